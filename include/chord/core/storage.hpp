@@ -1,0 +1,64 @@
+#pragma once
+// Storage<T>: one reference-counted buffer of elements, shared by every view
+// of it (as in PyTorch). It also carries the version counter that autograd
+// uses to notice in-place changes to a tensor saved for backward: every view
+// of a storage sees the same counter.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "chord/core/device.hpp"
+#include "chord/core/error.hpp"
+
+namespace chord {
+
+inline constexpr std::size_t kCpuAlignment = 64;  // one cache line; AVX-512 friendly
+
+// 64-byte aligned host allocation. Returns nullptr for zero bytes.
+inline void* cpu_allocate(std::size_t bytes) {
+  if (bytes == 0) return nullptr;
+  const std::size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+  void* p = std::aligned_alloc(kCpuAlignment, rounded);
+  if (!p) fail("allocate", "out of memory allocating ", bytes, " bytes on the cpu");
+  return p;
+}
+inline void cpu_free(void* p) { std::free(p); }
+
+template <class T>
+class Storage {
+ public:
+  // Uninitialised storage for `count` elements on `device`.
+  Storage(int64_t count, Device device) : count_(count), device_(device) {
+    check(count >= 0, "empty", "negative element count ", count);
+    if (device.is_cuda()) {
+      check(built_with_cuda(), "to", "a CUDA tensor was requested (", device,
+            ") but chord was built without CUDA: configure with -DCHORD_CUDA=ON");
+      fail("to", "the CUDA backend is not available yet in this version of chord (", device, ")");
+    }
+    data_ = static_cast<T*>(cpu_allocate(static_cast<std::size_t>(count) * sizeof(T)));
+  }
+  ~Storage() { cpu_free(data_); }
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  int64_t size() const { return count_; }
+  Device device() const { return device_; }
+
+  // Bumped by every in-place operation on any view of this storage.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  T* data_ = nullptr;
+  int64_t count_ = 0;
+  Device device_;
+  uint64_t version_ = 0;
+};
+
+}  // namespace chord

@@ -1,0 +1,89 @@
+#pragma once
+// In-place operations: fill_, zero_, copy_, add_, sub_, mul_, div_,
+// masked_fill_. Each bumps the storage's version counter, so a tensor that
+// was saved for backward and then changed is caught at backward time.
+//
+// They are refused on a tensor that requires grad while grad mode is on (the
+// graph would be silently wrong); optimizers update parameters under no_grad.
+
+#include "chord/ops/elementwise.hpp"
+
+namespace chord::ops {
+
+template <Element T>
+void check_inplace_allowed(const char* op, const Tensor<T>& x) {
+  check_defined(op, x);
+  check(!(x.requires_grad() && is_grad_enabled()), op,
+        "an in-place operation on a tensor that requires grad would corrupt the autograd graph; "
+        "use the out-of-place op, or run it under chord::no_grad");
+}
+
+template <Element T>
+Tensor<T>& fill_(Tensor<T>& x, T value) {
+  check_inplace_allowed("fill_", x);
+  check_cpu("fill_", x);
+  cpu::map(x.shape(), x.data(), x.strides(), x.data(), x.strides(), [value](T) { return value; });
+  x.bump_version();
+  return x;
+}
+
+// Copies source (broadcast to x's shape) into x.
+template <Element T>
+Tensor<T>& copy_(Tensor<T>& x, const Tensor<T>& source) {
+  check_inplace_allowed("copy_", x);
+  map_inplace("copy_", x, source, [](T, T v) { return v; });
+  x.bump_version();
+  return x;
+}
+
+#define CHORD_INPLACE_BINARY(name, expr)                                          \
+  template <FloatingPoint T>                                                      \
+  Tensor<T>& name(Tensor<T>& x, const Tensor<T>& other) {                         \
+    check_inplace_allowed(#name, x);                                              \
+    map_inplace(#name, x, other, [](T a, T b) { return expr; });                  \
+    x.bump_version();                                                             \
+    return x;                                                                     \
+  }                                                                               \
+  template <FloatingPoint T>                                                      \
+  Tensor<T>& name(Tensor<T>& x, std::type_identity_t<T> s) {                      \
+    check_inplace_allowed(#name, x);                                              \
+    check_cpu(#name, x);                                                          \
+    cpu::map(x.shape(), x.data(), x.strides(), x.data(), x.strides(),             \
+             [s](T a) { const T b = s; return expr; });                           \
+    x.bump_version();                                                             \
+    return x;                                                                     \
+  }
+CHORD_INPLACE_BINARY(add_, a + b)
+CHORD_INPLACE_BINARY(sub_, a - b)
+CHORD_INPLACE_BINARY(mul_, a * b)
+CHORD_INPLACE_BINARY(div_, a / b)
+#undef CHORD_INPLACE_BINARY
+
+template <FloatingPoint T>
+Tensor<T>& masked_fill_(Tensor<T>& x, const Tensor<bool>& mask, T value) {
+  check_inplace_allowed("masked_fill_", x);
+  map_inplace("masked_fill_", x, mask, [value](T v, bool m) { return m ? value : v; });
+  x.bump_version();
+  return x;
+}
+
+}  // namespace chord::ops
+
+namespace chord {
+using ops::add_;
+using ops::copy_;
+using ops::div_;
+using ops::fill_;
+using ops::masked_fill_;
+using ops::mul_;
+using ops::sub_;
+
+template <Element T>
+Tensor<T>& Tensor<T>::fill_(T value) {
+  return ops::fill_(*this, value);
+}
+template <Element T>
+Tensor<T>& Tensor<T>::copy_(const Tensor& source) {
+  return ops::copy_(*this, source);
+}
+}  // namespace chord

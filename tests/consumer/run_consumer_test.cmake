@@ -1,0 +1,58 @@
+# Builds and runs tests/consumer against chord, as a user's project would use it.
+#
+#   cmake -DCHORD_CONSUMER_MODE=package|subdir -DCHORD_SOURCE_DIR=... -DCHORD_BINARY_DIR=...
+#         -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=... [-DGENERATOR=...] [-DCXX_COMPILER=...]
+#         [-DCONFIG=...] -P run_consumer_test.cmake
+#
+# package: `cmake --install` the chord build in CHORD_BINARY_DIR into WORK_DIR/prefix,
+#          then configure the consumer with find_package(chord) and CMAKE_PREFIX_PATH.
+# subdir:  configure the consumer with add_subdirectory(CHORD_SOURCE_DIR), CHORD_CUDA=OFF.
+cmake_minimum_required(VERSION 3.21)
+
+foreach(var CHORD_CONSUMER_MODE CHORD_SOURCE_DIR CHORD_BINARY_DIR CONSUMER_SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_consumer_test.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+function(run_step what)
+  message(STATUS "consumer (${CHORD_CONSUMER_MODE}): ${what}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "consumer (${CHORD_CONSUMER_MODE}): ${what} failed (${rc}): ${ARGN}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+set(configure_args -S "${CONSUMER_SOURCE_DIR}" -B "${WORK_DIR}/build"
+  "-DCHORD_CONSUMER_MODE=${CHORD_CONSUMER_MODE}")
+if(GENERATOR)
+  list(APPEND configure_args -G "${GENERATOR}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+endif()
+
+if(CHORD_CONSUMER_MODE STREQUAL "package")
+  set(prefix "${WORK_DIR}/prefix")
+  set(install_args --install "${CHORD_BINARY_DIR}" --prefix "${prefix}")
+  if(CONFIG)
+    list(APPEND install_args --config "${CONFIG}")
+  endif()
+  run_step("install chord into ${prefix}" "${CMAKE_COMMAND}" ${install_args})
+  # Only the fresh prefix may satisfy find_package(chord): not the package
+  # registry, not a chord installed system-wide.
+  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${prefix}" "-Dchord_ROOT=${prefix}"
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_PACKAGE_NO_SYSTEM_PACKAGE_REGISTRY=ON)
+elseif(CHORD_CONSUMER_MODE STREQUAL "subdir")
+  list(APPEND configure_args "-DCHORD_SOURCE_DIR=${CHORD_SOURCE_DIR}" -DCHORD_CUDA=OFF)
+else()
+  message(FATAL_ERROR "CHORD_CONSUMER_MODE must be package or subdir, not '${CHORD_CONSUMER_MODE}'")
+endif()
+
+run_step("configure" "${CMAKE_COMMAND}" ${configure_args})
+run_step("build" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
+run_step("run" "${WORK_DIR}/build/chord_consumer")
+message(STATUS "consumer (${CHORD_CONSUMER_MODE}): passed")

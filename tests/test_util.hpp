@@ -1,0 +1,73 @@
+#pragma once
+// Helpers shared by the doctest files.
+
+#include <doctest/doctest.h>
+
+#include <chord/chord.hpp>
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace chord::testing {
+
+using TensorD = Tensor<double>;
+using Inputs = std::vector<TensorD>;
+
+// CHECK that autograd's gradients match finite differences for f at inputs.
+#define CHORD_CHECK_GRADCHECK(f, ...)                                          \
+  do {                                                                         \
+    const auto chord_gc_result = ::chord::gradcheck((f), __VA_ARGS__);         \
+    INFO(chord_gc_result.message);                                             \
+    CHECK(chord_gc_result.ok);                                                 \
+  } while (0)
+
+// A leaf of `shape` with random normal values that requires grad.
+inline TensorD leaf(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  TensorD t = TensorD::randn(shape, gen);
+  t.set_requires_grad();
+  return t;
+}
+
+// The same values as leaf(shape) but stored transposed in memory: a
+// non-contiguous leaf (its last two dims are swapped views of its storage).
+inline TensorD transposed_leaf(const Shape& shape, uint64_t seed) {
+  REQUIRE(shape.size() >= 2);
+  Shape swapped = shape;
+  std::swap(swapped[swapped.size() - 1], swapped[swapped.size() - 2]);
+  Generator gen(seed);
+  TensorD base = TensorD::randn(swapped, gen);
+  TensorD t = base.transpose(-1, -2);
+  t.set_requires_grad();
+  REQUIRE_FALSE(t.is_contiguous());
+  return t;
+}
+
+// A non-contiguous leaf of `shape` taken as every second element of a larger
+// buffer along the last dim.
+inline TensorD strided_leaf(const Shape& shape, uint64_t seed) {
+  Shape wide = shape;
+  wide[wide.size() - 1] *= 2;
+  Generator gen(seed);
+  TensorD t = TensorD::randn(wide, gen).slice(-1, 0, wide.back(), 2);
+  t.set_requires_grad();
+  REQUIRE(t.shape() == shape);
+  return t;
+}
+
+// CHECK every element of t against expected (row-major) within tol.
+template <class T>
+void check_values(const Tensor<T>& t, const std::vector<double>& expected, double tol = 1e-6) {
+  const std::vector<T> got = t.to_vector();
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i << ": got " << got[i] << ", expected " << expected[i]);
+    CHECK(std::abs(static_cast<double>(got[i]) - expected[i]) <= tol * (1 + std::abs(expected[i])));
+  }
+}
+
+// CHECK that calling f throws chord::Error whose message contains `needle`.
+#define CHORD_CHECK_ERROR(expr, needle) \
+  CHECK_THROWS_WITH_AS(expr, doctest::Contains(needle), ::chord::Error)
+
+}  // namespace chord::testing
