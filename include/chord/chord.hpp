@@ -15,6 +15,7 @@
 #include "chord/core/storage.hpp"
 #include "chord/core/tensor.hpp"
 
+#include "chord/backend/cpu/adamw.hpp"
 #include "chord/backend/cpu/elementwise.hpp"
 #include "chord/backend/cpu/gemm.hpp"
 #include "chord/backend/cpu/layer_norm.hpp"
@@ -41,3 +42,16 @@
 #include "chord/ops/softmax.hpp"
 #include "chord/ops/triangular.hpp"
 #include "chord/ops/view.hpp"
+
+#include "chord/nn/module.hpp"
+
+#include "chord/optim/adamw.hpp"
+#include "chord/optim/clip.hpp"
+#include "chord/optim/parameters.hpp"
+#include "chord/optim/schedule.hpp"
+#include "chord/optim/sgd.hpp"
+
+#include "chord/io/atomic_file.hpp"
+#include "chord/io/json.hpp"
+#include "chord/io/safetensors.hpp"
+#include "chord/io/tokenizer.hpp"

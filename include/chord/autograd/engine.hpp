@@ -95,6 +95,28 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& gradient, bool retain_
   std::unordered_map<Node<T>*, Pending> pending;
   pending[root.grad_fn().get()] = {grad_root, false};
   std::deque<Node<T>*> ready{root.grad_fn().get()};
+
+  // Called once per edge into `next` after the edge's source has run (or was
+  // skipped). When the last one arrives, `next` runs if a gradient reached
+  // it; otherwise it is skipped, and that in turn releases the nodes it feeds
+  // (so a gradient arriving there by another path is never lost).
+  auto release_dependency = [&](Node<T>* next) {
+    std::vector<Node<T>*> work{next};
+    while (!work.empty()) {
+      Node<T>* node = work.back();
+      work.pop_back();
+      if (--dependencies[node] != 0) continue;
+      auto it = pending.find(node);
+      if (it != pending.end() && it->second.grad.defined()) {
+        ready.push_back(node);
+        continue;
+      }
+      pending.erase(node);
+      for (const auto& edge : node->edges())
+        if (edge.node) work.push_back(edge.node.get());
+      if (!retain_graph) node->release();
+    }
+  };
   while (!ready.empty()) {
     Node<T>* node = ready.front();
     ready.pop_front();
@@ -126,15 +148,7 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& gradient, bool retain_
           detail::add_into(slot.grad, g);
         }
       }
-      if (--dependencies[next] == 0) {
-        auto it = pending.find(next);
-        if (it != pending.end() && it->second.grad.defined()) {
-          ready.push_back(next);
-        } else {  // no gradient reached this node: nothing to propagate
-          pending.erase(next);
-          if (!retain_graph) next->release();
-        }
-      }
+      release_dependency(next);
     }
   }
 }

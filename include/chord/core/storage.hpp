@@ -35,9 +35,9 @@ class Storage {
   Storage(int64_t count, Device device) : count_(count), device_(device) {
     check(count >= 0, "empty", "negative element count ", count);
     if (device.is_cuda()) {
-      check(built_with_cuda(), "to", "a CUDA tensor was requested (", device,
+      check(built_with_cuda(), "cuda", "a CUDA tensor was requested (", device,
             ") but chord was built without CUDA: configure with -DCHORD_CUDA=ON");
-      fail("to", "the CUDA backend is not available yet in this version of chord (", device, ")");
+      fail("cuda", "the CUDA backend is not available yet in this version of chord (", device, ")");
     }
     data_ = static_cast<T*>(cpu_allocate(static_cast<std::size_t>(count) * sizeof(T)));
   }

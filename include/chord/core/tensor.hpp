@@ -102,7 +102,11 @@ class Tensor {
     requires FloatingPoint<T>
   {
     Tensor t = empty(shape);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(low + (high - low) * gen.uniform());
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      T v = static_cast<T>(low + (high - low) * gen.uniform());
+      // Rounding the double draw to float can land on `high` itself: keep the interval half-open.
+      t.data()[i] = v < high ? v : std::nextafter(high, low);
+    }
     return t;
   }
   // Normal with the given mean and standard deviation.

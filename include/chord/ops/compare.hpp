@@ -78,6 +78,7 @@ Tensor<T> where(const Tensor<bool>& condition, const Tensor<T>& a, const Tensor<
 // x with `value` wherever mask (broadcast to x's shape) is true; no gradient flows there.
 template <FloatingPoint T>
 Tensor<T> masked_fill(const Tensor<T>& x, const Tensor<bool>& mask, T value) {
+  check_defined("masked_fill", x);
   check_defined("masked_fill", mask, "mask");
   check(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(), "masked_fill", "a mask of shape ",
         mask.shape(), " does not broadcast to the input's shape ", x.shape());

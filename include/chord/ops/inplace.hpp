@@ -16,6 +16,11 @@ void check_inplace_allowed(const char* op, const Tensor<T>& x) {
   check(!(x.requires_grad() && is_grad_enabled()), op,
         "an in-place operation on a tensor that requires grad would corrupt the autograd graph; "
         "use the out-of-place op, or run it under chord::no_grad");
+  // An expanded view maps several elements to one memory location: writing
+  // through it would leave whichever element came last.
+  for (int d = 0; d < x.dim(); ++d)
+    check(x.strides()[d] != 0 || x.shape()[d] <= 1, op, "cannot write in place into an expanded tensor (shape ",
+          x.shape(), ", strides ", x.strides(), "): several elements share one memory location; clone() it first");
 }
 
 template <Element T>

@@ -1,2 +1,129 @@
 #pragma once
-// (being written)
+// Losses: cross_entropy, fused (log-softmax + negative log-likelihood + label
+// smoothing + reduction in one forward kernel and one backward kernel, with no
+// [N, C] autograd graph in between).
+//
+//   auto loss = chord::cross_entropy(logits, targets);  // logits [N, C], targets int64 [N]
+//   auto loss = chord::cross_entropy(logits, targets,
+//                   {.ignore_index = -1, .label_smoothing = 0.1, .reduction = chord::Reduction::Sum});
+//
+// Logits may have any leading dims, [..., C] with targets [...] (e.g. [B, T, V]
+// with [B, T]); they are flattened to rows.
+//
+// Per row with target t, C classes and label smoothing eps (PyTorch's definition):
+//   loss = (1 - eps) * (-log p_t) + eps * mean_c(-log p_c),  p = softmax(logits row)
+//   d loss / d logits_c = p_c - (1 - eps) [c == t] - eps / C
+// Rows whose target equals ignore_index have loss 0 and gradient 0.
+//
+// Reductions: None gives the per-row losses (shape of targets, ignored rows 0);
+// Sum adds them; Mean divides the sum by the number of non-ignored rows. When
+// every row is ignored, Mean gives 0 with a zero gradient (PyTorch gives NaN:
+// 0 / 0). We choose 0 so that a batch whose rows are all masked out, which
+// happens in RL with token masks, adds nothing instead of poisoning the step.
+
+#include <cstdint>
+#include <vector>
+
+#include "chord/autograd/node.hpp"
+#include "chord/backend/cpu/softmax.hpp"
+#include "chord/ops/elementwise.hpp"
+#include "chord/ops/view.hpp"
+
+namespace chord {
+
+enum class Reduction { None, Mean, Sum };
+
+struct CrossEntropyOptions {
+  int64_t ignore_index = -100;   // rows with this target are skipped
+  double label_smoothing = 0.0;  // eps in [0, 1]
+  Reduction reduction = Reduction::Mean;
+};
+
+}  // namespace chord
+
+namespace chord::ops {
+
+template <FloatingPoint T>
+Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
+                        const CrossEntropyOptions& options = {}) {
+  const char* op = "cross_entropy";
+  check_defined(op, logits, "logits");
+  check_defined(op, targets, "targets");
+  check_same_device(op, logits.device(), targets.device());
+  check_cpu(op, logits);
+  check(logits.dim() >= 1, op, "logits need a class dim (shape [..., C]), got a 0-d tensor");
+  Shape row_shape = logits.shape();  // the targets' expected shape: logits without the class dim
+  row_shape.erase(row_shape.size() - 1);
+  check(targets.shape() == row_shape, op, "targets of shape ", targets.shape(), " do not match logits of shape ",
+        logits.shape(), " (expected targets of shape ", row_shape, ")");
+  const double eps = options.label_smoothing;
+  check(eps >= 0.0 && eps <= 1.0, op, "label_smoothing must be in [0, 1], got ", eps);
+
+  const int64_t C = logits.shape().back();
+  const int64_t N = numel_of(row_shape);
+
+  // rows_target [N]: the class of each row, -1 for an ignored row.
+  Tensor<int64_t> rows_target = Tensor<int64_t>::empty(Shape{N});
+  int64_t kept = 0;
+  {
+    int64_t r = 0;
+    const int64_t* t = targets.data();
+    targets.for_each_offset([&](int64_t off) {
+      const int64_t v = t[off];
+      if (v == options.ignore_index) {
+        rows_target.data()[r] = -1;
+      } else {
+        check(v >= 0 && v < C, op, "target ", v, " at row ", r, " is out of range for ", C,
+              " classes (expected a class in [0, ", C, ") or ignore_index ", options.ignore_index, ")");
+        rows_target.data()[r] = v;
+        ++kept;
+      }
+      ++r;
+    });
+  }
+
+  const Tensor<T> x = logits.is_contiguous() ? logits : copy_contiguous(logits);  // [N, C]
+  Tensor<T> row_loss = Tensor<T>::empty(row_shape, logits.device());             // [N] (as targets' shape)
+  Tensor<T> row_max = Tensor<T>::empty(Shape{N}, logits.device());               // [N]
+  Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, logits.device());               // [N]
+  cpu::cross_entropy_forward_rows(x.data(), rows_target.data(), row_loss.data(), row_max.data(), log_sum.data(), N, C,
+                                  static_cast<T>(eps));
+
+  Tensor<T> out;
+  if (options.reduction == Reduction::None) {
+    out = row_loss;
+  } else {
+    double total = 0.0;  // summed in row order: deterministic
+    for (int64_t r = 0; r < N; ++r) total += static_cast<double>(row_loss.data()[r]);
+    if (options.reduction == Reduction::Mean) total = kept ? total / static_cast<double>(kept) : 0.0;
+    out = Tensor<T>::scalar(static_cast<T>(total));
+  }
+
+  if (autograd::needs_grad(logits))
+    autograd::record("CrossEntropyBackward", out, {logits},
+                     [sx = autograd::SavedTensor<T>(x, op), rows_target, row_max, log_sum, kept, N, C, eps,
+                      reduction = options.reduction, in_shape = logits.shape()](const Tensor<T>& g) {
+                       const Tensor<T>& xs = sx.get();
+                       // scale [N]: the gradient reaching each row's loss
+                       std::vector<T> scale(N);
+                       if (reduction == Reduction::None) {
+                         const Tensor<T> gc = g.is_contiguous() ? g : copy_contiguous(g);
+                         for (int64_t r = 0; r < N; ++r) scale[r] = gc.data()[r];
+                       } else {
+                         T s = g.item();
+                         if (reduction == Reduction::Mean) s = kept ? s / static_cast<T>(kept) : T(0);
+                         for (int64_t r = 0; r < N; ++r) scale[r] = s;
+                       }
+                       Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [N, C]
+                       cpu::cross_entropy_backward_rows(xs.data(), rows_target.data(), row_max.data(), log_sum.data(),
+                                                        scale.data(), gx.data(), N, C, static_cast<T>(eps));
+                       return std::vector<Tensor<T>>{gx};
+                     });
+  return out;
+}
+
+}  // namespace chord::ops
+
+namespace chord {
+using ops::cross_entropy;
+}  // namespace chord

@@ -1,10 +1,25 @@
 #pragma once
-// Reductions: sum and mean over all elements or over chosen dims, with keepdim.
-// (max, min, logsumexp and var live here too.)
+// Reductions: sum and mean over all elements or over chosen dims, with keepdim;
+// max, min (values), argmax, argmin (indices), logsumexp and var.
 //
-// Gradient convention: sum spreads the gradient to every input element; mean
-// spreads gradient / count.
+// Gradient conventions:
+//   sum spreads the gradient to every input element; mean spreads gradient / count.
+//   max and min split the gradient evenly among the elements that tie for the
+//     extreme value: with k elements equal to the max of their slice, each gets
+//     gradient / k and the others 0. (PyTorch's max(x) does the same; its
+//     max(x, dim) instead sends everything to the one index it returns. The even
+//     split is a valid subgradient that does not depend on which tie is "first".)
+//     A NaN in a slice makes its max/min NaN, and the NaN elements get the gradient.
+//   argmax and argmin return Tensor<int64_t> and are not differentiable.
+//   logsumexp: d/dx_i = exp(x_i - out) (the softmax of the slice).
+//   var: d/dx_i = 2 (x_i - mean) / (count - correction), correction = 1 if unbiased.
+//
+// Empty selections: max, min, argmax, argmin and var raise chord::Error on them,
+// mean too; sum gives 0 and logsumexp gives -inf (log of an empty sum).
+// var with unbiased=true of a single element is NaN (0 / 0), as in PyTorch.
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "chord/autograd/node.hpp"
@@ -141,4 +156,234 @@ Tensor<T> Tensor<T>::mean(const Shape& dims, bool keepdim) const {
   if constexpr (FloatingPoint<T>) return ops::mean(*this, dims, keepdim);
   else fail("mean", "only float tensors can be averaged, this one is ", dtype());
 }
+}  // namespace chord
+
+// ---- max, min, argmax, argmin, logsumexp, var -----------------------------------
+
+namespace chord::ops {
+
+namespace detail {
+
+// Strides that read a contiguous buffer laid out as rd.keepdim_shape as if it
+// had the input's shape (stride 0 along the reduced dims).
+inline Strides keepdim_broadcast_strides(const ReductionDims& rd, const Shape& in_shape) {
+  return broadcast_strides(rd.keepdim_shape, contiguous_strides(rd.keepdim_shape), in_shape);
+}
+
+template <class T>
+Tensor<T> contiguous_values(const Tensor<T>& t) {
+  return t.is_contiguous() ? t : map_new<T>("contiguous", t, [](T v) { return v; });
+}
+
+// Whether x is (one of) the extreme value m of its slice; NaN counts as equal to NaN.
+template <class T>
+bool ties_with(T x, T m) {
+  return x == m || (cpu::is_nan_value(x) && cpu::is_nan_value(m));
+}
+
+// Backward of max/min: gx = g / k where x ties with the extreme m of its slice
+// (k ties in that slice), 0 elsewhere. m and g hold one value per output
+// (rd's out_shape; g in any layout); x is the saved input.
+template <FloatingPoint T>
+Tensor<T> extreme_backward(const Tensor<T>& x, const Tensor<T>& m, const Tensor<T>& g, const ReductionDims& rd) {
+  const Shape& shape = x.shape();
+  const Strides per_output = keepdim_broadcast_strides(rd, shape);
+  // hits [x's shape]: 1 where x ties with its slice's extreme
+  Tensor<T> hits = Tensor<T>::empty(shape, x.device());
+  cpu::map(shape, hits.data(), hits.strides(), x.data(), x.strides(), m.data(), per_output,
+           [](T xv, T mv) { return ties_with(xv, mv) ? T(1) : T(0); });
+  // share [rd.keepdim_shape]: g / (number of ties), one per output
+  Tensor<T> share = Tensor<T>::empty(rd.keepdim_shape, x.device());
+  cpu::reduce(hits.data(), shape, hits.strides(), rd.reduce, share.data(), cpu::SumReducer<T>{});
+  const Tensor<T> gc = contiguous_values(g);
+  const int64_t outputs = share.numel();
+  for (int64_t o = 0; o < outputs; ++o) share.data()[o] = gc.data()[o] / share.data()[o];
+  // gx [x's shape]
+  Tensor<T> gx = Tensor<T>::empty(shape, x.device());
+  cpu::map(shape, gx.data(), gx.strides(), x.data(), x.strides(), m.data(), per_output, share.data(), per_output,
+           [](T xv, T mv, T sv) { return ties_with(xv, mv) ? sv : T(0); });
+  return gx;
+}
+
+// max or min over rd's dims, with the even-split backward.
+template <class T, class Reducer>
+Tensor<T> extreme(const char* op, const char* node, const Tensor<T>& x, const ReductionDims& rd,
+                  const Reducer& reducer) {
+  check(rd.count > 0, op, "cannot reduce an empty selection (input shape ", x.shape(),
+        "): the result has no identity value");
+  Tensor<T> out = reduce_new(op, x, rd, reducer);
+  if constexpr (FloatingPoint<T>) {
+    if (autograd::needs_grad(x))
+      autograd::record(node, out, {x},
+                       [sx = autograd::SavedTensor<T>(x, op), sm = autograd::SavedTensor<T>(out, op), rd](
+                           const Tensor<T>& g) {
+                         return std::vector<Tensor<T>>{extreme_backward(sx.get(), sm.get(), g, rd)};
+                       });
+  }
+  return out;
+}
+
+template <class T, class Better>
+Tensor<int64_t> arg_extreme(const char* op, const Tensor<T>& x, const ReductionDims& rd, const Better& better) {
+  check_cpu(op, x);
+  check(rd.count > 0, op, "cannot take the index of an extreme of an empty selection (input shape ", x.shape(), ")");
+  Tensor<int64_t> out = Tensor<int64_t>::empty(rd.out_shape, x.device());
+  cpu::arg_reduce(x.data(), x.shape(), x.strides(), rd.reduce, out.data(), better);
+  return out;
+}
+
+template <class T>
+concept Ordered = FloatingPoint<T> || std::same_as<T, int64_t>;
+
+}  // namespace detail
+
+// The largest element (a 0-d tensor). NaN if any element is NaN.
+template <detail::Ordered T>
+Tensor<T> max(const Tensor<T>& x) {
+  check_defined("max", x);
+  return detail::extreme("max", "MaxBackward", x, ReductionDims("max", x.shape(), Shape{}, false),
+                         cpu::MaxReducer<T>{});
+}
+// The largest element along `dim` (the values; argmax gives the indices).
+template <detail::Ordered T>
+Tensor<T> max(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
+  check_defined("max", x);
+  return detail::extreme("max", "MaxBackward", x, ReductionDims("max", x.shape(), Shape{dim}, keepdim),
+                         cpu::MaxReducer<T>{});
+}
+
+template <detail::Ordered T>
+Tensor<T> min(const Tensor<T>& x) {
+  check_defined("min", x);
+  return detail::extreme("min", "MinBackward", x, ReductionDims("min", x.shape(), Shape{}, false),
+                         cpu::MinReducer<T>{});
+}
+template <detail::Ordered T>
+Tensor<T> min(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
+  check_defined("min", x);
+  return detail::extreme("min", "MinBackward", x, ReductionDims("min", x.shape(), Shape{dim}, keepdim),
+                         cpu::MinReducer<T>{});
+}
+
+// Index of the first largest element along `dim` (ties: the first; NaN counts as largest).
+template <detail::Ordered T>
+Tensor<int64_t> argmax(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
+  check_defined("argmax", x);
+  return detail::arg_extreme("argmax", x, ReductionDims("argmax", x.shape(), Shape{dim}, keepdim),
+                             cpu::ArgMaxBetter<T>{});
+}
+// Row-major (flattened) index of the first largest element, as a 0-d tensor.
+template <detail::Ordered T>
+Tensor<int64_t> argmax(const Tensor<T>& x) {
+  check_defined("argmax", x);
+  return detail::arg_extreme("argmax", x, ReductionDims("argmax", x.shape(), Shape{}, false),
+                             cpu::ArgMaxBetter<T>{});
+}
+
+template <detail::Ordered T>
+Tensor<int64_t> argmin(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
+  check_defined("argmin", x);
+  return detail::arg_extreme("argmin", x, ReductionDims("argmin", x.shape(), Shape{dim}, keepdim),
+                             cpu::ArgMinBetter<T>{});
+}
+template <detail::Ordered T>
+Tensor<int64_t> argmin(const Tensor<T>& x) {
+  check_defined("argmin", x);
+  return detail::arg_extreme("argmin", x, ReductionDims("argmin", x.shape(), Shape{}, false),
+                             cpu::ArgMinBetter<T>{});
+}
+
+// log(sum(exp(x))) over dims (all dims when empty), computed as
+//   m + log(sum(exp(x - m))),  m = max over the slice,
+// so that no exp overflows. A slice whose max is not finite uses shift 0:
+// all -inf gives -inf, a +inf gives +inf, a NaN gives NaN.
+template <FloatingPoint T>
+Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false) {
+  check_defined("logsumexp", x);
+  check_cpu("logsumexp", x);
+  const ReductionDims rd("logsumexp", x.shape(), dims, keepdim);
+  const Strides per_output = detail::keepdim_broadcast_strides(rd, x.shape());
+  // shift [rd.keepdim_shape]: the slice max where finite, else 0
+  Tensor<T> shift = reduce_new("logsumexp", x, rd, cpu::MaxReducer<T>{});
+  for (int64_t o = 0; o < shift.numel(); ++o)
+    if (!std::isfinite(shift.data()[o])) shift.data()[o] = T(0);
+  // e [x's shape] = exp(x - shift)
+  Tensor<T> e = Tensor<T>::empty(x.shape(), x.device());
+  cpu::map(x.shape(), e.data(), e.strides(), x.data(), x.strides(), shift.data(), per_output,
+           [](T xv, T sv) { return std::exp(xv - sv); });
+  // out [rd.out_shape] = shift + log(sum e)
+  Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
+  cpu::reduce(e.data(), e.shape(), e.strides(), rd.reduce, out.data(), cpu::SumReducer<T>{});
+  for (int64_t o = 0; o < out.numel(); ++o) out.data()[o] = shift.data()[o] + std::log(out.data()[o]);
+
+  if (autograd::needs_grad(x))
+    autograd::record("LogsumexpBackward", out, {x},
+                     [sx = autograd::SavedTensor<T>(x, "logsumexp"), sy = autograd::SavedTensor<T>(out, "logsumexp"),
+                      rd](const Tensor<T>& g) {
+                       // d out / d x_i = exp(x_i - out); a slice of all -inf (out = -inf) gets 0.
+                       const Tensor<T>&xs = sx.get(), &y = sy.get();
+                       const Strides per_out = detail::keepdim_broadcast_strides(rd, xs.shape());
+                       const Tensor<T> gc = detail::contiguous_values(g);
+                       Tensor<T> gx = Tensor<T>::empty(xs.shape(), xs.device());
+                       cpu::map(xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(), y.data(), per_out,
+                                gc.data(), per_out, [](T xv, T yv, T gv) {
+                                  return yv == -std::numeric_limits<T>::infinity() ? T(0) : gv * std::exp(xv - yv);
+                                });
+                       return std::vector<Tensor<T>>{gx};
+                     });
+  return out;
+}
+
+// Variance over dims (all dims when empty): sum((x - mean)^2) / (count - correction),
+// correction = 1 when unbiased (Bessel), else 0. Two passes (mean, then squared
+// deviations) for accuracy.
+template <FloatingPoint T>
+Tensor<T> var(const Tensor<T>& x, const Shape& dims, bool unbiased = true, bool keepdim = false) {
+  check_defined("var", x);
+  check_cpu("var", x);
+  const ReductionDims rd("var", x.shape(), dims, keepdim);
+  check(rd.count > 0, "var", "variance of an empty selection (shape ", x.shape(), ")");
+  const Strides per_output = detail::keepdim_broadcast_strides(rd, x.shape());
+  // mu [rd.keepdim_shape]
+  Tensor<T> mu = reduce_new("var", x, rd, cpu::MeanReducer<T>{});
+  // dev2 [x's shape] = (x - mu)^2
+  Tensor<T> dev2 = Tensor<T>::empty(x.shape(), x.device());
+  cpu::map(x.shape(), dev2.data(), dev2.strides(), x.data(), x.strides(), mu.data(), per_output,
+           [](T xv, T mv) { return (xv - mv) * (xv - mv); });
+  const T denom = static_cast<T>(rd.count - (unbiased ? 1 : 0));
+  Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
+  cpu::reduce(dev2.data(), dev2.shape(), dev2.strides(), rd.reduce, out.data(), cpu::SumReducer<T>{});
+  for (int64_t o = 0; o < out.numel(); ++o) out.data()[o] /= denom;
+
+  if (autograd::needs_grad(x))
+    autograd::record("VarBackward", out, {x},
+                     [sx = autograd::SavedTensor<T>(x, "var"), mu, rd, denom](const Tensor<T>& g) {
+                       // d var / d x_i = 2 (x_i - mean) / denom (the mean's own dependence on x_i sums to 0)
+                       const Tensor<T>& xs = sx.get();
+                       const Strides per_out = detail::keepdim_broadcast_strides(rd, xs.shape());
+                       const Tensor<T> gc = detail::contiguous_values(g);
+                       Tensor<T> gx = Tensor<T>::empty(xs.shape(), xs.device());
+                       const T scale = T(2) / denom;
+                       cpu::map(xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(), mu.data(), per_out,
+                                gc.data(), per_out, [scale](T xv, T mv, T gv) { return gv * scale * (xv - mv); });
+                       return std::vector<Tensor<T>>{gx};
+                     });
+  return out;
+}
+// Variance of all elements, unbiased (var(x, {}, false) for the biased one). There is
+// deliberately no var(x, bool) overload: var(x, {1}) would pick it over the dims form.
+template <FloatingPoint T>
+Tensor<T> var(const Tensor<T>& x) {
+  return var(x, Shape{}, true, false);
+}
+
+}  // namespace chord::ops
+
+namespace chord {
+using ops::argmax;
+using ops::argmin;
+using ops::logsumexp;
+using ops::max;
+using ops::min;
+using ops::var;
 }  // namespace chord

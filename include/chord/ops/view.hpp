@@ -144,6 +144,8 @@ Tensor<T> flatten(const Tensor<T>& x, int64_t start_dim = 0, int64_t end_dim = -
 template <Element T>
 Tensor<T> unsqueeze(const Tensor<T>& x, int64_t dim) {
   check_defined("unsqueeze", x);
+  check(dim >= -(x.dim() + 1) && dim <= x.dim(), "unsqueeze", "dim ", dim, " is out of range for a tensor of shape ",
+        x.shape(), " (expected a dim in [", -(x.dim() + 1), ", ", x.dim(), "])");
   const int d = wrap_dim(dim, x.dim() + 1, "unsqueeze");
   Shape shape = x.shape(), strides = x.strides();
   shape.insert(d, 1);

@@ -7,6 +7,7 @@
 // operand are merged, so the common cases (all contiguous; one operand a
 // broadcast row or scalar) become one long inner loop the compiler vectorizes.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -59,12 +60,22 @@ struct LoopNest {
     return off;
   }
 
-  // Calls row(offsets, inner_size) for every outer row, in parallel when large.
+  // Calls row(offsets, length) over every element: each outer row, cut into
+  // pieces of at most kParallelGrain elements so that one long contiguous row
+  // (the common all-contiguous case) is shared between threads too.
   template <class RowFn>
   void run(RowFn&& row) const {
+    if (numel_of(shape) == 0) return;
     const int64_t inner = inner_size();
-    parallel_for(outer_size(), inner, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) row(row_offsets(r), inner);
+    const int64_t pieces = (inner + kParallelGrain - 1) / kParallelGrain;
+    const int64_t piece_len = (inner + pieces - 1) / pieces;
+    parallel_for(outer_size() * pieces, piece_len, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        std::array<int64_t, N> off = row_offsets(t / pieces);
+        const int64_t start = (t % pieces) * piece_len;
+        for (int k = 0; k < N; ++k) off[k] += start * inner_stride(k);
+        row(off, std::min(piece_len, inner - start));
+      }
     });
   }
 };

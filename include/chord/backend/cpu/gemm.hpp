@@ -1,2 +1,229 @@
 #pragma once
-// (being written)
+// GEMM on strided matrices through Eigen: C[M,N] = alpha * A[M,K] * B[K,N],
+// or C += that when `accumulate` is set.
+//
+// Every operand is (pointer, row stride, col stride) in elements, so op(A) =
+// A^T is not a flag: it is A with its two strides swapped. An operand whose
+// column stride is 1 is read in place as a row-major Eigen::Map, one whose row
+// stride is 1 (a transposed view) in place as a column-major Map; any other
+// layout (a step-2 slice, an expanded view) is first copied to a dense block.
+//
+// Threads. Eigen's own OpenMP GEMM splits C by the thread count, and its
+// results change with it; chord promises the same bits for any thread count.
+// So the work is cut into tasks whose bounds depend on the sizes only (one
+// product of a batch, or one panel of C of a big product), run in parallel,
+// each by a serial Eigen GEMM (inside an OpenMP region Eigen sees a team and
+// does not start threads of its own).
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "chord/backend/cpu/parallel.hpp"
+#include "chord/core/shape.hpp"
+
+namespace chord::cpu {
+
+namespace gemm_detail {
+
+template <class T>
+using RowMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using ColMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+template <class M>
+using StridedMap = Eigen::Map<M, 0, Eigen::OuterStride<>>;
+
+enum class Layout { RowMajor, ColMajor, Copy };
+
+// How a [rows, cols] operand with these strides can be handed to Eigen, and
+// the outer stride of that Map. The stride of a size-1 dim is never read, so
+// it is ignored; overlapping rows (stride 0 of an expanded view) are copied.
+struct Classified {
+  Layout layout;
+  int64_t outer_stride;
+};
+inline Classified classify(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  const int64_t r = rows > 1 ? rows : 1, c = cols > 1 ? cols : 1;
+  if ((cols <= 1 || cs == 1) && (rows <= 1 || rs >= c)) return {Layout::RowMajor, rows <= 1 ? c : rs};
+  if ((rows <= 1 || rs == 1) && (cols <= 1 || cs >= r)) return {Layout::ColMajor, cols <= 1 ? r : cs};
+  return {Layout::Copy, c};
+}
+
+// Calls f(m) with m a read-only Eigen expression of the [rows, cols] operand at p.
+template <class T, class F>
+void with_input(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, F&& f) {
+  using RowMap = StridedMap<const RowMajorMatrix<T>>;
+  using ColMap = StridedMap<const ColMajorMatrix<T>>;
+  const Classified k = classify(rows, cols, rs, cs);
+  if (k.layout == Layout::RowMajor) {
+    f(RowMap(p, rows, cols, Eigen::OuterStride<>(k.outer_stride)));
+  } else if (k.layout == Layout::ColMajor) {
+    f(ColMap(p, rows, cols, Eigen::OuterStride<>(k.outer_stride)));
+  } else {
+    RowMajorMatrix<T> dense(rows, cols);  // [rows, cols], row-major
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) dense(i, j) = p[i * rs + j * cs];
+    f(RowMap(dense.data(), rows, cols, Eigen::OuterStride<>(cols)));
+  }
+}
+
+// Calls f(m) with m a writable Eigen expression of the [rows, cols] output at
+// p; an output Eigen cannot address is computed in a dense block and written back.
+template <class T, class F>
+void with_output(T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool accumulate, F&& f) {
+  const Classified k = classify(rows, cols, rs, cs);
+  if (k.layout == Layout::RowMajor) {
+    StridedMap<RowMajorMatrix<T>> m(p, rows, cols, Eigen::OuterStride<>(k.outer_stride));
+    f(m);
+  } else if (k.layout == Layout::ColMajor) {
+    StridedMap<ColMajorMatrix<T>> m(p, rows, cols, Eigen::OuterStride<>(k.outer_stride));
+    f(m);
+  } else {
+    RowMajorMatrix<T> dense(rows, cols);  // [rows, cols], row-major
+    if (accumulate)
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) dense(i, j) = p[i * rs + j * cs];
+    f(dense);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) p[i * rs + j * cs] = dense(i, j);
+  }
+}
+
+
+// Calls body(t) for every task t in [0, tasks). Eigen must stay serial inside
+// a task, since its own threading splits the work by the thread count (and
+// its results change with it). It starts threads only for products of at
+// least kEigenThreadingWork multiply-adds (M*N*K / 50000 >= 2 in Eigen's
+// Parallelizer.h), and never inside an OpenMP region whose team has several
+// threads: from that size on, the tasks run in such a region, even when
+// there is only one.
+inline constexpr int64_t kEigenThreadingWork = 100000;
+template <class Body>
+void for_each_task(int64_t tasks, int64_t total_work, Body&& body) {
+  const bool serial = num_threads() == 1 || in_parallel_region() || total_work < kEigenThreadingWork;
+  if (serial) {
+    for (int64_t t = 0; t < tasks; ++t) body(t);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < tasks; ++t) body(t);
+}
+
+// How one [M, N] product is cut into panels of C: rows (or columns, when
+// N > M), about 16 of them, each at least 128 wide, so that every panel is
+// a full-speed Eigen GEMM (each panel re-packs the shared operand, which
+// costs little at that width). The cut depends on the sizes only, never on
+// the thread count.
+struct Panels {
+  bool by_rows;
+  int64_t extent;  // M or N
+  int64_t size;    // rows (columns) per panel; the last one may be smaller
+  int64_t count;
+};
+inline constexpr int64_t kGemmPanelMin = 128;
+inline Panels panels_of(int64_t M, int64_t N) {
+  Panels p;
+  p.by_rows = M >= N;
+  p.extent = p.by_rows ? M : N;
+  const int64_t target = (p.extent + 15) / 16;
+  p.size = std::max<int64_t>(kGemmPanelMin, (target + 15) / 16 * 16);
+  p.count = (p.extent + p.size - 1) / p.size;
+  return p;
+}
+
+// C[M,N] = alpha * A[M,K] * B[K,N] (+ C) on the calling thread.
+template <class T>
+void gemm_serial(int64_t M, int64_t N, int64_t K, T alpha, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                 int64_t b_rs, int64_t b_cs, T* c, int64_t c_rs, int64_t c_cs, bool accumulate) {
+  if (K <= 0) {  // an empty sum: C = 0 (or unchanged when accumulating)
+    if (!accumulate)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) c[i * c_rs + j * c_cs] = T(0);
+    return;
+  }
+  with_input(a, M, K, a_rs, a_cs, [&](const auto& A) {
+    with_input(b, K, N, b_rs, b_cs, [&](const auto& B) {
+      with_output(c, M, N, c_rs, c_cs, accumulate, [&](auto& C) {
+        if (accumulate) C.noalias() += alpha * A * B;
+        else C.noalias() = alpha * A * B;
+      });
+    });
+  });
+}
+
+}  // namespace gemm_detail
+
+// For every b in [0, batch): C_b = alpha * A_b * B_b (+ C_b when accumulate),
+// where X_b starts at x + x_offsets[b] and every X_b has the same strides.
+// Element (i, j) of A_b is a[a_offsets[b] + i * a_rs + j * a_cs], and so on;
+// the C_b must not overlap each other or any A_b, B_b.
+// The work is split into (batch element, panel) tasks run in parallel, each
+// a serial Eigen GEMM: a batch of small products runs one product per task,
+// one big product one panel per task.
+template <class T>
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha,
+                  const T* a, const int64_t* a_offsets, int64_t a_rs, int64_t a_cs,  // A_b: [M, K]
+                  const T* b, const int64_t* b_offsets, int64_t b_rs, int64_t b_cs,  // B_b: [K, N]
+                  T* c, const int64_t* c_offsets, int64_t c_rs, int64_t c_cs,        // C_b: [M, N]
+                  bool accumulate = false) {
+  if (batch <= 0 || M <= 0 || N <= 0) return;
+  const gemm_detail::Panels P = gemm_detail::panels_of(M, N);
+  gemm_detail::for_each_task(batch * P.count, batch * M * N * std::max<int64_t>(K, 1), [&](int64_t task) {
+    const int64_t i = task / P.count, start = (task % P.count) * P.size;
+    const int64_t size = std::min(P.size, P.extent - start);
+    const T* ai = a + a_offsets[i];
+    const T* bi = b + b_offsets[i];
+    T* ci = c + c_offsets[i];
+    if (P.by_rows)
+      gemm_detail::gemm_serial(size, N, K, alpha, ai + start * a_rs, a_rs, a_cs, bi, b_rs, b_cs, ci + start * c_rs,
+                               c_rs, c_cs, accumulate);
+    else
+      gemm_detail::gemm_serial(M, size, K, alpha, ai, a_rs, a_cs, bi + start * b_cs, b_rs, b_cs, ci + start * c_cs,
+                               c_rs, c_cs, accumulate);
+  });
+}
+
+// C[M,N] = alpha * A[M,K] * B[K,N]   (C += ... when accumulate).
+// Element (i, j) of A is a[i * a_rs + j * a_cs], and so on; C must not overlap A or B.
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, T alpha,
+          const T* a, int64_t a_rs, int64_t a_cs,  // A: [M, K]
+          const T* b, int64_t b_rs, int64_t b_cs,  // B: [K, N]
+          T* c, int64_t c_rs, int64_t c_cs,        // C: [M, N]
+          bool accumulate = false) {
+  const int64_t zero = 0;
+  gemm_batched(1, M, N, K, alpha, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, c, &zero, c_rs, c_cs, accumulate);
+}
+
+// True when a [rows, cols] operand with these strides is read in place (no
+// internal copy); callers with an operand shared by many products copy it
+// once themselves when this is false.
+inline bool gemm_reads_in_place(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  return gemm_detail::classify(rows, cols, row_stride, col_stride).layout != gemm_detail::Layout::Copy;
+}
+
+// The offset (in elements) of every element of a batch of shape `batch_shape`
+// for an operand whose batch dims have `strides` over batch_shape (0 along
+// broadcast dims, as broadcast_strides gives), in row-major order.
+inline std::vector<int64_t> batch_offsets(const Shape& batch_shape, const Strides& strides) {
+  const int64_t count = numel_of(batch_shape);
+  std::vector<int64_t> offsets(static_cast<std::size_t>(count));  // [count]
+  std::vector<int64_t> index(batch_shape.size(), 0);
+  int64_t off = 0;
+  for (int64_t n = 0; n < count; ++n) {
+    offsets[n] = off;
+    for (int d = batch_shape.size() - 1; d >= 0; --d) {
+      if (++index[d] < batch_shape[d]) {
+        off += strides[d];
+        break;
+      }
+      off -= strides[d] * (batch_shape[d] - 1);
+      index[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+}  // namespace chord::cpu

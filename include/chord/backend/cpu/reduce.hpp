@@ -8,8 +8,11 @@
 // is reduced by one thread in a fixed order (8 independent lanes, then the
 // lanes merged in order), so results are bit-identical for any thread count.
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "chord/backend/cpu/parallel.hpp"
@@ -110,13 +113,20 @@ void reduce(const T* in, const Shape& shape, const Strides& strides, const std::
   if (L.kept_shape.size() == 1 && L.kept_strides[0] == 1 && L.reduced_shape.size() == 1 &&
       L.reduced_strides[0] == L.kept_shape[0] && count > 1) {
     const int64_t K = L.kept_shape[0];
-    parallel_for(K, count, [&](int64_t begin, int64_t end) {
-      std::vector<typename Reducer::Acc> acc(end - begin, r.init());
-      for (int64_t row = 0; row < count; ++row) {
-        const T* x = in + row * K;
-        for (int64_t k = begin; k < end; ++k) acc[k - begin] = r.combine(acc[k - begin], x[k]);
+    // Blocks of 256 columns: long enough rows per visit to stream well.
+    constexpr int64_t kBlock = 256;
+    const int64_t blocks = (K + kBlock - 1) / kBlock;
+    parallel_for(blocks, kBlock * count, [&](int64_t first_block, int64_t last_block) {
+      std::vector<typename Reducer::Acc> acc(kBlock);
+      for (int64_t blk = first_block; blk < last_block; ++blk) {
+        const int64_t begin = blk * kBlock, width = std::min(kBlock, K - begin);
+        std::fill(acc.begin(), acc.end(), r.init());
+        for (int64_t row = 0; row < count; ++row) {
+          const T* x = in + row * K + begin;
+          for (int64_t k = 0; k < width; ++k) acc[k] = r.combine(acc[k], x[k]);
+        }
+        for (int64_t k = 0; k < width; ++k) out[begin + k] = r.finish(acc[k], count);
       }
-      for (int64_t k = begin; k < end; ++k) out[k] = r.finish(acc[k - begin], count);
     });
     return;
   }
@@ -147,5 +157,93 @@ template <class T>
 struct MeanReducer : SumReducer<T> {
   T finish(T a, int64_t count) const { return count ? a / static_cast<T>(count) : T(NAN); }
 };
+
+// ---- max / min / argmax / argmin ---------------------------------------------
+//
+// NaN propagates as in PyTorch: a NaN among the reduced values makes the max
+// (and the min) NaN, and argmax/argmin point at the first NaN.
+
+template <class T>
+bool is_nan_value(T v) {
+  if constexpr (std::numeric_limits<T>::has_quiet_NaN) return std::isnan(v);
+  else return false;
+}
+
+template <class T>
+struct MaxReducer {
+  using Acc = T;
+  Acc init() const {
+    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::lowest();
+  }
+  Acc combine(Acc a, T x) const { return (is_nan_value(a) || a >= x) ? a : x; }
+  Acc merge(Acc a, Acc b) const { return combine(a, b); }
+  T finish(Acc a, int64_t) const { return a; }
+};
+
+template <class T>
+struct MinReducer {
+  using Acc = T;
+  Acc init() const {
+    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
+    else return std::numeric_limits<T>::max();
+  }
+  Acc combine(Acc a, T x) const { return (is_nan_value(a) || a <= x) ? a : x; }
+  Acc merge(Acc a, Acc b) const { return combine(a, b); }
+  T finish(Acc a, int64_t) const { return a; }
+};
+
+// better(x, best): x should replace the current best (strictly more extreme,
+// or the first NaN), so ties keep the first index as PyTorch does.
+template <class T>
+struct ArgMaxBetter {
+  bool operator()(T x, T best) const { return x > best || (is_nan_value(x) && !is_nan_value(best)); }
+};
+template <class T>
+struct ArgMinBetter {
+  bool operator()(T x, T best) const { return x < best || (is_nan_value(x) && !is_nan_value(best)); }
+};
+
+// out_index (contiguous, numel = product of kept dims) = the row-major index,
+// within the reduced dims, of the first extreme element of each output's
+// slice of `in`. The reduced selection must be non-empty (the caller checks).
+template <class T, class Better>
+void arg_reduce(const T* in, const Shape& shape, const Strides& strides, const std::vector<bool>& reduce_dims,
+                int64_t* out_index, const Better& better) {
+  // Merging adjacent dims and dropping size-1 dims keeps the row-major order,
+  // so a running counter over the merged layout is the row-major index.
+  const ReductionLayout L(shape, strides, reduce_dims);
+  const int64_t outputs = numel_of(L.kept_shape);
+  const int nd = L.reduced_shape.size();
+  const int64_t inner = nd ? L.reduced_shape.back() : 1, inner_stride = nd ? L.reduced_strides.back() : 0;
+  const int64_t outer = L.reduced_count / inner;
+  parallel_for(outputs, L.reduced_count, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      int64_t base = 0, rem = o;
+      for (int d = L.kept_shape.size() - 1; d >= 0; --d) {
+        base += (rem % L.kept_shape[d]) * L.kept_strides[d];
+        rem /= L.kept_shape[d];
+      }
+      T best = in[base];
+      int64_t best_index = 0;
+      for (int64_t row = 0; row < outer; ++row) {
+        int64_t off = base;
+        int64_t r = row;
+        for (int d = nd - 2; d >= 0; --d) {
+          off += (r % L.reduced_shape[d]) * L.reduced_strides[d];
+          r /= L.reduced_shape[d];
+        }
+        for (int64_t i = 0; i < inner; ++i) {
+          const T x = in[off + i * inner_stride];
+          if (better(x, best)) {
+            best = x;
+            best_index = row * inner + i;
+          }
+        }
+      }
+      out_index[o] = best_index;
+    }
+  });
+}
 
 }  // namespace chord::cpu

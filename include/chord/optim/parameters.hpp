@@ -1,0 +1,45 @@
+#pragma once
+// What an optimizer is given: parameters, optionally named (names come from
+// nn::Module::named_parameters()), so that rules such as "no weight decay on
+// biases, norms and embeddings" can be stated by name and shape.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chord/core/error.hpp"
+#include "chord/core/tensor.hpp"
+
+namespace chord::optim {
+
+template <FloatingPoint T>
+using NamedParameters = std::vector<std::pair<std::string, Tensor<T>>>;
+
+// Names "0", "1", ... for parameters given without names.
+template <FloatingPoint T>
+NamedParameters<T> unnamed(const std::vector<Tensor<T>>& params) {
+  NamedParameters<T> named;
+  for (std::size_t i = 0; i < params.size(); ++i) named.emplace_back(std::to_string(i), params[i]);
+  return named;
+}
+
+template <FloatingPoint T>
+void check_parameters(const char* op, const NamedParameters<T>& params) {
+  for (const auto& [name, p] : params) {
+    check(p.defined(), op, "parameter ", name, " is undefined");
+    check(p.is_leaf() && p.requires_grad(), op, "parameter ", name,
+          " must be a leaf tensor that requires grad");
+    check(p.is_contiguous(), op, "parameter ", name, " must be contiguous");
+    check(p.device().is_cpu(), op, "parameter ", name, " is on ", p.device(), "; only cpu is supported here");
+  }
+}
+
+// The default weight-decay rule (GPT-2 / nanoGPT practice): decay matrices,
+// but not biases, LayerNorm gains (both 1-D) or embedding tables.
+inline bool decays_by_default(const std::string& name, int dim) {
+  const bool embedding = name.find("wte") != std::string::npos || name.find("wpe") != std::string::npos ||
+                         name.find("embedding") != std::string::npos;
+  return dim >= 2 && !embedding;
+}
+
+}  // namespace chord::optim
