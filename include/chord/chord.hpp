@@ -55,3 +55,4 @@
 #include "chord/io/json.hpp"
 #include "chord/io/safetensors.hpp"
 #include "chord/io/tokenizer.hpp"
+#include "chord/io/utf8.hpp"

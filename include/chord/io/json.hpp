@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "chord/core/error.hpp"
+#include "chord/io/utf8.hpp"
 
 namespace chord::io {
 
@@ -223,20 +224,6 @@ class Json {
       }
       return v;
     }
-    static void append_utf8(std::string& out, unsigned cp) {
-      if (cp < 0x80) out += static_cast<char>(cp);
-      else if (cp < 0x800) { out += static_cast<char>(0xC0 | (cp >> 6)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
-      else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-    }
     std::string string() {
       ++pos;  // "
       std::string out;
@@ -267,7 +254,7 @@ class Json {
             } else if (cp >= 0xDC00 && cp < 0xE000) {
               error("unpaired low surrogate");
             }
-            append_utf8(out, cp);
+            out += detail::utf8_encode(cp);
             break;
           }
           default: error("unknown escape");
