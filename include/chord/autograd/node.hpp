@@ -138,7 +138,7 @@ typename Node<T>::Edge edge_to(const Tensor<T>& input) {
 // return one gradient per input, in order (an undefined Tensor where an input
 // needs none). Call only when needs_grad(inputs...) is true.
 template <class T, class BackwardFn>
-void record(const char* name, const Tensor<T>& output, std::initializer_list<Tensor<T>> inputs,
+void record(const char* name, const Tensor<T>& output, const std::vector<Tensor<T>>& inputs,
             BackwardFn backward) {
   std::vector<typename Node<T>::Edge> edges;
   edges.reserve(inputs.size());

@@ -63,6 +63,19 @@ Tensor<Out> map_new(const char* op, const Tensor<A>& a, const Tensor<B>& b, cons
   return out;
 }
 
+// A new contiguous copy of x (no autograd).
+template <Element T>
+Tensor<T> copy_contiguous(const Tensor<T>& x) {
+  return map_new<T>("contiguous", x, [](T v) { return v; });
+}
+
+// x itself when its elements are already dense and row-major, else a
+// contiguous copy (no autograd): what a kernel that needs a dense buffer reads.
+template <Element T>
+Tensor<T> dense(const Tensor<T>& x) {
+  return x.is_contiguous() ? x : copy_contiguous(x);
+}
+
 // dst[i] = f(dst[i], src[i]) in place, src broadcast to dst's shape.
 template <class T, class S, class F>
 void map_inplace(const char* op, const Tensor<T>& dst, const Tensor<S>& src, F f) {

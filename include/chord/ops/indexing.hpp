@@ -119,11 +119,6 @@ inline Shape dims_range(const Shape& s, int from, int to) {
   return out;
 }
 
-template <class T>
-Tensor<T> dense(const Tensor<T>& x) {
-  return x.is_contiguous() ? x : copy_contiguous(x);
-}
-
 }  // namespace indexing_detail
 
 // weight [V, D], ids [...] (int64, each in [0, V)) -> [..., D].
@@ -144,13 +139,13 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   Shape out_shape = ids.shape();
   out_shape.push_back(D);
   Tensor<T> out = Tensor<T>::empty(out_shape, weight.device());  // [..., D] = [P, D]
-  const Tensor<T> w = indexing_detail::dense(weight);            // [V, D]
+  const Tensor<T> w = dense(weight);            // [V, D]
   indexing_detail::select_rows<T>(1, V, D, P, w.data(), idx->data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(weight))
       autograd::record("EmbeddingBackward", out, {weight}, [idx, V, D, P](const Tensor<T>& g) {
-        const Tensor<T> gc = indexing_detail::dense(g);       // [P, D]
+        const Tensor<T> gc = dense(g);       // [P, D]
         Tensor<T> grad = Tensor<T>::empty(Shape{V, D}, g.device());  // [V, D]
         indexing_detail::index_add_rows<T>(1, V, D, P, gc.data(), idx->data(), grad.data());
         return std::vector<Tensor<T>>{grad};
@@ -180,14 +175,14 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   Shape out_shape = x.shape();
   out_shape[d] = L;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [outer, L, inner]
-  const Tensor<T> xc = indexing_detail::dense(x);           // [outer, n, inner]
+  const Tensor<T> xc = dense(x);           // [outer, n, inner]
   indexing_detail::select_rows<T>(outer, n, inner, L, xc.data(), idx->data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
       autograd::record("IndexSelectBackward", out, {x},
                        [idx, in_shape = x.shape(), outer, n, inner, L](const Tensor<T>& g) {
-                         const Tensor<T> gc = indexing_detail::dense(g);              // [outer, L, inner]
+                         const Tensor<T> gc = dense(g);              // [outer, L, inner]
                          Tensor<T> grad = Tensor<T>::empty(in_shape, g.device());     // [outer, n, inner]
                          indexing_detail::index_add_rows<T>(outer, n, inner, L, gc.data(), idx->data(), grad.data());
                          return std::vector<Tensor<T>>{grad};
@@ -243,7 +238,7 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
     if (autograd::needs_grad(x))
       autograd::record("GatherBackward", out, {x}, [idx, in_shape = x.shape(), d, lead, trail, L](const Tensor<T>& g) {
         Tensor<T> grad = Tensor<T>::zeros(in_shape, g.device());  // x's shape, contiguous
-        const Tensor<T> gc = indexing_detail::dense(g);           // [outer, L, inner]
+        const Tensor<T> gc = dense(g);           // [outer, L, inner]
         const Strides gs = grad.strides();
         const std::vector<int64_t> g_outer = indexing_detail::offsets_of(grad, lead, indexing_detail::dims_range(gs, 0, d));
         const std::vector<int64_t> g_inner =

@@ -26,19 +26,6 @@ namespace chord::ops {
 
 namespace join_detail {
 
-// autograd::record for a list of inputs whose length is known only at run time.
-template <FloatingPoint T, class BackwardFn>
-void record_list(const char* name, const Tensor<T>& output, const std::vector<Tensor<T>>& inputs,
-                 BackwardFn backward) {
-  std::vector<typename autograd::Node<T>::Edge> edges;
-  edges.reserve(inputs.size());
-  for (const Tensor<T>& input : inputs) edges.push_back(autograd::edge_to(input));
-  TensorImpl<T>& out = output.impl();
-  out.grad_fn = std::make_shared<autograd::Node<T>>(name, std::move(edges),
-                                                    typename autograd::Node<T>::BackwardFn(std::move(backward)));
-  out.requires_grad = true;
-}
-
 template <Element T>
 bool any_needs_grad(const std::vector<Tensor<T>>& inputs) {
   if constexpr (FloatingPoint<T>) {
@@ -108,7 +95,7 @@ Tensor<T> cat(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     if (join_detail::any_needs_grad(tensors)) {
       std::vector<bool> need;
       for (const Tensor<T>& t : tensors) need.push_back(t.requires_grad());
-      join_detail::record_list("CatBackward", out, tensors, [d, sizes, need](const Tensor<T>& g) {
+      autograd::record("CatBackward", out, tensors, [d, sizes, need](const Tensor<T>& g) {
         std::vector<Tensor<T>> grads(sizes.size());
         int64_t s = 0;
         for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -147,7 +134,7 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
     if (join_detail::any_needs_grad(tensors)) {
       std::vector<bool> need;
       for (const Tensor<T>& t : tensors) need.push_back(t.requires_grad());
-      join_detail::record_list("StackBackward", out, tensors, [d, need](const Tensor<T>& g) {
+      autograd::record("StackBackward", out, tensors, [d, need](const Tensor<T>& g) {
         std::vector<Tensor<T>> grads(need.size());
         for (std::size_t i = 0; i < need.size(); ++i)
           if (need[i]) grads[i] = select(g, d, static_cast<int64_t>(i));

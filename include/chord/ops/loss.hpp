@@ -82,7 +82,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
     });
   }
 
-  const Tensor<T> x = logits.is_contiguous() ? logits : copy_contiguous(logits);  // [N, C]
+  const Tensor<T> x = dense(logits);  // [N, C]
   Tensor<T> row_loss = Tensor<T>::empty(row_shape, logits.device());             // [N] (as targets' shape)
   Tensor<T> row_max = Tensor<T>::empty(Shape{N}, logits.device());               // [N]
   Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, logits.device());               // [N]
@@ -107,7 +107,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
                        // scale [N]: the gradient reaching each row's loss
                        std::vector<T> scale(N);
                        if (reduction == Reduction::None) {
-                         const Tensor<T> gc = g.is_contiguous() ? g : copy_contiguous(g);
+                         const Tensor<T> gc = dense(g);
                          for (int64_t r = 0; r < N; ++r) scale[r] = gc.data()[r];
                        } else {
                          T s = g.item();

@@ -40,9 +40,9 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
   check(eps >= 0.0, op, "eps must be non-negative, got ", eps);
 
   const int64_t R = x.numel() / D;
-  const Tensor<T> xr = x.is_contiguous() ? x : copy_contiguous(x);  // [R, D]
-  const Tensor<T> w = weight.defined() && !weight.is_contiguous() ? copy_contiguous(weight) : weight;  // [D]
-  const Tensor<T> b = bias.defined() && !bias.is_contiguous() ? copy_contiguous(bias) : bias;          // [D]
+  const Tensor<T> xr = dense(x);  // [R, D]
+  const Tensor<T> w = weight.defined() ? dense(weight) : weight;  // [D]
+  const Tensor<T> b = bias.defined() ? dense(bias) : bias;          // [D]
   Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());  // [R, D]
   Tensor<T> mean = Tensor<T>::empty(Shape{R});            // [R]
   Tensor<T> rstd = Tensor<T>::empty(Shape{R});            // [R]
@@ -56,7 +56,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
          need_x = x.requires_grad(), need_w = weight.defined() && weight.requires_grad(),
          need_b = bias.defined() && bias.requires_grad(), x_shape = x.shape()](const Tensor<T>& g) {
           const Tensor<T>&xs = sx.get(), &ws = sw.get();
-          const Tensor<T> gc = g.is_contiguous() ? g : copy_contiguous(g);  // [R, D]
+          const Tensor<T> gc = dense(g);  // [R, D]
           Tensor<T> dx, dw, db;
           if (need_x) dx = Tensor<T>::empty(x_shape, xs.device());  // [R, D]
           if (need_w) dw = Tensor<T>::empty(Shape{D}, xs.device());

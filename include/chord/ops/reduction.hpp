@@ -69,7 +69,7 @@ template <class T>
 Tensor<T> broadcast_to_new(const Tensor<T>& g, const Shape& keepdim_shape, const Shape& shape, T scale = T(1)) {
   Tensor<T> out = Tensor<T>::empty(shape, g.device());
   // g's elements are laid out as keepdim_shape (same order, size-1 dims inserted).
-  Tensor<T> gc = g.is_contiguous() ? g : map_new<T>("contiguous", g, [](T v) { return v; });
+  Tensor<T> gc = dense(g);
   cpu::map(shape, out.data(), out.strides(), gc.data(),
            broadcast_strides(keepdim_shape, contiguous_strides(keepdim_shape), shape),
            [scale](T v) { return v * scale; });
@@ -170,11 +170,6 @@ inline Strides keepdim_broadcast_strides(const ReductionDims& rd, const Shape& i
   return broadcast_strides(rd.keepdim_shape, contiguous_strides(rd.keepdim_shape), in_shape);
 }
 
-template <class T>
-Tensor<T> contiguous_values(const Tensor<T>& t) {
-  return t.is_contiguous() ? t : map_new<T>("contiguous", t, [](T v) { return v; });
-}
-
 // Whether x is (one of) the extreme value m of its slice; NaN counts as equal to NaN.
 template <class T>
 bool ties_with(T x, T m) {
@@ -195,7 +190,7 @@ Tensor<T> extreme_backward(const Tensor<T>& x, const Tensor<T>& m, const Tensor<
   // share [rd.keepdim_shape]: g / (number of ties), one per output
   Tensor<T> share = Tensor<T>::empty(rd.keepdim_shape, x.device());
   cpu::reduce(hits.data(), shape, hits.strides(), rd.reduce, share.data(), cpu::SumReducer<T>{});
-  const Tensor<T> gc = contiguous_values(g);
+  const Tensor<T> gc = dense(g);
   const int64_t outputs = share.numel();
   for (int64_t o = 0; o < outputs; ++o) share.data()[o] = gc.data()[o] / share.data()[o];
   // gx [x's shape]
@@ -323,7 +318,7 @@ Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false)
                        // d out / d x_i = exp(x_i - out); a slice of all -inf (out = -inf) gets 0.
                        const Tensor<T>&xs = sx.get(), &y = sy.get();
                        const Strides per_out = detail::keepdim_broadcast_strides(rd, xs.shape());
-                       const Tensor<T> gc = detail::contiguous_values(g);
+                       const Tensor<T> gc = dense(g);
                        Tensor<T> gx = Tensor<T>::empty(xs.shape(), xs.device());
                        cpu::map(xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(), y.data(), per_out,
                                 gc.data(), per_out, [](T xv, T yv, T gv) {
@@ -361,7 +356,7 @@ Tensor<T> var(const Tensor<T>& x, const Shape& dims, bool unbiased = true, bool 
                        // d var / d x_i = 2 (x_i - mean) / denom (the mean's own dependence on x_i sums to 0)
                        const Tensor<T>& xs = sx.get();
                        const Strides per_out = detail::keepdim_broadcast_strides(rd, xs.shape());
-                       const Tensor<T> gc = detail::contiguous_values(g);
+                       const Tensor<T> gc = dense(g);
                        Tensor<T> gx = Tensor<T>::empty(xs.shape(), xs.device());
                        const T scale = T(2) / denom;
                        cpu::map(xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(), mu.data(), per_out,

@@ -55,7 +55,7 @@ Tensor<T> move_last_to(const Tensor<T>& y, int d) {
 template <Element T>
 Tensor<T> rows_of(const Tensor<T>& x, int d) {
   Tensor<T> t = move_dim_last(x, d);
-  return t.is_contiguous() ? t : copy_contiguous(t);
+  return dense(t);
 }
 
 // Length of the rows along dim d (a 0-d tensor is one row of one element).

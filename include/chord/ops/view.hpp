@@ -27,12 +27,6 @@ Tensor<T> alias(const Tensor<T>& x, const Shape& shape, const Strides& strides, 
   return Tensor<T>(std::move(impl));
 }
 
-// A new contiguous copy of x (no autograd).
-template <Element T>
-Tensor<T> copy_contiguous(const Tensor<T>& x) {
-  return map_new<T>("contiguous", x, [](T v) { return v; });
-}
-
 template <Element T>
 Tensor<T> detach(const Tensor<T>& x) {
   check_defined("detach", x);
@@ -96,7 +90,7 @@ inline Shape infer_shape(const char* op, const Shape& requested, int64_t numel, 
 template <FloatingPoint T>
 void record_reshape(const char* name, const Tensor<T>& out, const Tensor<T>& x) {
   autograd::record(name, out, {x}, [in_shape = x.shape()](const Tensor<T>& g) {
-    Tensor<T> gc = g.is_contiguous() ? g : copy_contiguous(g);
+    Tensor<T> gc = dense(g);
     return std::vector<Tensor<T>>{alias(gc, in_shape, contiguous_strides(in_shape), gc.storage_offset())};
   });
 }
