@@ -13,6 +13,7 @@
 #include "chord/core/grad_mode.hpp"
 #include "chord/core/tensor.hpp"
 #include "chord/ops/inplace.hpp"
+#include "chord/ops/view.hpp"
 
 namespace chord::nn {
 
@@ -22,6 +23,7 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor<T>>>;
 template <FloatingPoint T>
 class Module {
  public:
+  using value_type = T;
   virtual ~Module() = default;
   Module() = default;
   Module(const Module&) = delete;  // a module owns its parameters: copying would alias them silently
@@ -61,6 +63,21 @@ class Module {
   }
   void eval() { train(false); }
   bool is_training() const { return training_; }
+
+  // Moves every parameter and buffer to `device`, in place: the handles the
+  // layers hold keep referring to the same tensors, now on the new device.
+  // Throws chord::Error where this build or machine has no such device.
+  void to(Device device) {
+    for (auto& [name, t] : state_dict()) {
+      if (t.device() == device) continue;
+      const Tensor<T> moved = t.detach().to(device);
+      TensorImpl<T>& impl = t.impl();
+      impl.storage = moved.storage();
+      impl.strides = moved.strides();
+      impl.offset = moved.storage_offset();
+      impl.grad = nullptr;
+    }
+  }
 
   // Parameters then buffers, by name: what a checkpoint stores.
   NamedTensors<T> state_dict() const {

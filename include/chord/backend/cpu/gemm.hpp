@@ -1,16 +1,23 @@
 #pragma once
-// GEMM on strided matrices through Eigen: C[M,N] = alpha * A[M,K] * B[K,N],
-// or C += that when `accumulate` is set.
+// GEMM on strided matrices: C[M,N] = alpha * A[M,K] * B[K,N], or C += that
+// when `accumulate` is set.
 //
 // Every operand is (pointer, row stride, col stride) in elements, so op(A) =
-// A^T is not a flag: it is A with its two strides swapped. An operand whose
-// column stride is 1 is read in place as a row-major Eigen::Map, one whose row
-// stride is 1 (a transposed view) in place as a column-major Map; any other
-// layout (a step-2 slice, an expanded view) is first copied to a dense block.
+// A^T is not a flag: it is A with its two strides swapped.
 //
-// Threads. Eigen's own OpenMP GEMM splits C by the thread count, and its
-// results change with it; chord promises the same bits for any thread count.
-// So the work is cut into tasks whose bounds depend on the sizes only (one
+// On x86-64 CPUs with AVX2+FMA (or AVX-512) float and double products run on
+// chord's own packed GEMM (gemm_kernel.hpp), which reads every layout in
+// place. Elsewhere (and under set_isa_limit(Isa::Portable)) they run on Eigen:
+// an operand whose column stride is 1 is read in place as a row-major
+// Eigen::Map, one whose row stride is 1 (a transposed view) in place as a
+// column-major Map; any other layout (a step-2 slice, an expanded view) is
+// first copied to a dense block.
+//
+// Threads. chord promises the same bits for any thread count. chord's GEMM
+// fixes each element's sum order by the sizes alone (see gemm_kernel.hpp), so
+// it splits a product among the threads freely. Eigen's own OpenMP GEMM splits
+// C by the thread count, and its results change with it; so on the Eigen path
+// the work is cut into tasks whose bounds depend on the sizes only (one
 // product of a batch, or one panel of C of a big product), run in parallel,
 // each by a serial Eigen GEMM (inside an OpenMP region Eigen sees a team and
 // does not start threads of its own).
@@ -21,6 +28,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "chord/backend/cpu/gemm_kernel.hpp"
+#include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
 #include "chord/core/shape.hpp"
 
@@ -153,15 +162,41 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, T alpha, const T* a, int64_t a
   });
 }
 
+// Batches whose products are smaller than this (M * N * K) run one product
+// per thread; larger products each use all threads, one after the other.
+inline constexpr int64_t kGemmBatchProductWork = int64_t{1} << 22;
+
+// The Eigen path of gemm_batched: (batch element, panel) tasks run in
+// parallel, each a serial Eigen GEMM.
+template <class T>
+void gemm_batched_eigen(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha, const T* a,
+                        const int64_t* a_offsets, int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_offsets,
+                        int64_t b_rs, int64_t b_cs, T* c, const int64_t* c_offsets, int64_t c_rs, int64_t c_cs,
+                        bool accumulate) {
+  const Panels P = panels_of(M, N);
+  for_each_task(batch * P.count, batch * M * N * std::max<int64_t>(K, 1), [&](int64_t task) {
+    const int64_t i = task / P.count, start = (task % P.count) * P.size;
+    const int64_t size = std::min(P.size, P.extent - start);
+    const T* ai = a + a_offsets[i];
+    const T* bi = b + b_offsets[i];
+    T* ci = c + c_offsets[i];
+    if (P.by_rows)
+      gemm_serial(size, N, K, alpha, ai + start * a_rs, a_rs, a_cs, bi, b_rs, b_cs, ci + start * c_rs, c_rs, c_cs,
+                  accumulate);
+    else
+      gemm_serial(M, size, K, alpha, ai, a_rs, a_cs, bi + start * b_cs, b_rs, b_cs, ci + start * c_cs, c_rs, c_cs,
+                  accumulate);
+  });
+}
+
 }  // namespace gemm_detail
 
 // For every b in [0, batch): C_b = alpha * A_b * B_b (+ C_b when accumulate),
 // where X_b starts at x + x_offsets[b] and every X_b has the same strides.
 // Element (i, j) of A_b is a[a_offsets[b] + i * a_rs + j * a_cs], and so on;
 // the C_b must not overlap each other or any A_b, B_b.
-// The work is split into (batch element, panel) tasks run in parallel, each
-// a serial Eigen GEMM: a batch of small products runs one product per task,
-// one big product one panel per task.
+// A batch of small products runs one product per thread; a big product is
+// split among the threads.
 template <class T>
 void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha,
                   const T* a, const int64_t* a_offsets, int64_t a_rs, int64_t a_cs,  // A_b: [M, K]
@@ -169,20 +204,26 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha,
                   T* c, const int64_t* c_offsets, int64_t c_rs, int64_t c_cs,        // C_b: [M, N]
                   bool accumulate = false) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
-  const gemm_detail::Panels P = gemm_detail::panels_of(M, N);
-  gemm_detail::for_each_task(batch * P.count, batch * M * N * std::max<int64_t>(K, 1), [&](int64_t task) {
-    const int64_t i = task / P.count, start = (task % P.count) * P.size;
-    const int64_t size = std::min(P.size, P.extent - start);
-    const T* ai = a + a_offsets[i];
-    const T* bi = b + b_offsets[i];
-    T* ci = c + c_offsets[i];
-    if (P.by_rows)
-      gemm_detail::gemm_serial(size, N, K, alpha, ai + start * a_rs, a_rs, a_cs, bi, b_rs, b_cs, ci + start * c_rs,
-                               c_rs, c_cs, accumulate);
-    else
-      gemm_detail::gemm_serial(M, size, K, alpha, ai, a_rs, a_cs, bi + start * b_cs, b_rs, b_cs, ci + start * c_cs,
-                               c_rs, c_cs, accumulate);
-  });
+  const gemm_kernel::Kernels<T>* kn = gemm_kernel::kernels_for<T>(active_isa());
+  if (!kn) {
+    gemm_detail::gemm_batched_eigen(batch, M, N, K, alpha, a, a_offsets, a_rs, a_cs, b, b_offsets, b_rs, b_cs, c,
+                                    c_offsets, c_rs, c_cs, accumulate);
+    return;
+  }
+  auto product = [&](int64_t i, int threads) {
+    gemm_kernel::gemm(*kn,
+                      gemm_kernel::Problem<T>{M, N, K, alpha, a + a_offsets[i], a_rs, a_cs, b + b_offsets[i], b_rs,
+                                              b_cs, c + c_offsets[i], c_rs, c_cs, accumulate},
+                      threads);
+  };
+  const int64_t work = M * N * std::max<int64_t>(K, 1);
+  if (batch > 1 && work < gemm_detail::kGemmBatchProductWork) {
+    parallel_for(batch, work, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) product(i, 1);
+    });
+  } else {
+    for (int64_t i = 0; i < batch; ++i) product(i, num_threads());
+  }
 }
 
 // C[M,N] = alpha * A[M,K] * B[K,N]   (C += ... when accumulate).

@@ -1,0 +1,87 @@
+// Training-step benchmark of the GPT-2-architecture model (BENCHMARKS.md):
+// forward + backward + AdamW step, float32, random tokens.
+//
+//   build-bench/bench/train_step [S|M|all] [--reps N] [--warmup N] [--threads N]
+//
+// Prints ms/step and tokens/s (median and min-max over the timed steps) and a
+// RESULT line per config for bench/run_train_step.sh, which runs PyTorch on
+// the same model in the same run and prints the ratio.
+
+#include <chord/chord.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "bench_util.hpp"
+
+namespace {
+
+struct Workload {
+  const char* name;
+  chord::nn::GPTConfig config;
+  int64_t batch, seq;
+};
+
+const Workload kWorkloads[] = {
+    {"S", {.vocab_size = 256, .context_length = 128, .n_layer = 4, .n_head = 4, .n_embd = 256}, 8, 128},
+    {"M", {.vocab_size = 50257, .context_length = 1024, .n_layer = 12, .n_head = 12, .n_embd = 768}, 4, 64},
+};
+
+void run(const Workload& w, int warmup, int reps) {
+  using namespace chord;
+  nn::GPT<float> model(w.config, 1337);
+  optim::AdamW<float> opt(model.named_parameters(),
+                          {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.0});
+  Generator gen(42);
+  const auto tokens = Tensor<int64_t>::randint(0, w.config.vocab_size, {w.batch, w.seq + 1}, gen);
+  const auto input = tokens.narrow(1, 0, w.seq).contiguous();
+  const auto target = tokens.narrow(1, 1, w.seq).contiguous();
+  float loss_value = 0;
+  auto step = [&] {
+    opt.zero_grad();
+    auto loss = nn::lm_loss(model.forward(input), target);
+    loss.backward();
+    opt.step();
+    loss_value = loss.item();
+  };
+  const bench::Timing t = bench::time_it(warmup, reps, step);
+  const double tokens_per_step = static_cast<double>(w.batch * w.seq);
+  std::printf("config %s: %.2f M params, batch %lld x %lld, %d threads: %.1f ms/step (min %.1f, max %.1f), "
+              "%.0f tokens/s, loss %.3f\n",
+              w.name, model.num_parameters() / 1e6, static_cast<long long>(w.batch), static_cast<long long>(w.seq),
+              cpu::num_threads(), t.median_ms, t.min_ms, t.max_ms, tokens_per_step / (t.median_ms / 1000.0),
+              loss_value);
+  bench::print_result(std::string("train_step_") + w.name, t, tokens_per_step, "tokens_per_s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string which = "all";
+  int reps = 10, warmup = 2;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&] {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return std::atoi(argv[++i]);
+    };
+    if (arg == "--reps") reps = value();
+    else if (arg == "--warmup") warmup = value();
+    else if (arg == "--threads") chord::cpu::set_num_threads(value());
+    else if (arg == "S" || arg == "M" || arg == "all") which = arg;
+    else {
+      std::fprintf(stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (reps < 1 || warmup < 0) {
+    std::fprintf(stderr, "--reps must be >= 1 and --warmup >= 0\n");
+    return 2;
+  }
+  for (const Workload& w : kWorkloads)
+    if (which == "all" || which == w.name) run(w, warmup, reps);
+}

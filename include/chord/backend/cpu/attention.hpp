@@ -1,0 +1,414 @@
+#pragma once
+// Fused causal multi-head attention on strided [B, H, T, D] buffers, forward and
+// backward, flash-attention style: the forward keeps only the output and the
+// per-row logsumexp, the backward recomputes the probabilities block by block.
+//
+// Masking. Query i (of Tq) sits at absolute position Tk - Tq + i and sees the keys
+// j with key_start[b] <= j <= Tk - Tq + i (key_start null: from 0). A query that
+// sees no key outputs zeros (its logsumexp is -inf) and gets and passes zero
+// gradient.
+//
+// Forward, per head, with scale = 1 / sqrt(D):
+//   S = scale * Q K^T (masked),  lse_i = log(sum_j exp(S_ij)),  P = exp(S - lse),  O = P V.
+// Backward (dO the gradient of O, rows of P recomputed from S and the saved lse):
+//   dP = dO V^T
+//   dS = P * (dP - delta),  delta_i = rowsum(dO * O)_i = sum_j P_ij dP_ij
+//   dQ = scale * dS K,   dK = scale * dS^T Q,   dV = P^T dO
+//
+// The products are cpu::gemm calls made inside parallel regions, so each runs
+// serially on its thread. Work is split by (batch, head) and query blocks (or
+// key blocks for dK, dV) of fixed sizes; every output element is written by
+// one task, in an order that depends only on the sizes: the results are
+// bit-identical for any number of threads.
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "chord/backend/cpu/gemm.hpp"
+#include "chord/backend/cpu/isa.hpp"
+#include "chord/backend/cpu/parallel.hpp"
+
+namespace chord::cpu {
+
+// One [B, H, T, D] operand read through its strides: element (b, h, t, d) is
+// data[b * batch_stride + h * head_stride + t * row_stride + d] (the last dim
+// is contiguous). A null data pointer marks an output that is not wanted.
+template <class T>
+struct HeadsView {
+  T* data = nullptr;
+  int64_t batch_stride = 0, head_stride = 0, row_stride = 0;
+  T* head(int64_t b, int64_t h) const { return data + b * batch_stride + h * head_stride; }
+};
+
+struct AttentionSizes {
+  int64_t B = 0, H = 0, Tq = 0, Tk = 0, D = 0;
+};
+
+namespace attention_detail {
+
+// Query rows per block, and keys per block of the backward's dK/dV pass.
+inline constexpr int64_t kQueryBlock = 16;
+inline constexpr int64_t kKeyBlock = 64;
+// With at least this many heads (B * H) the backward runs one task per head
+// (5 products per block); with fewer it runs a dQ pass over query blocks and a
+// dK/dV pass over key blocks (7 products per block, but more tasks to share).
+inline constexpr int64_t kHeadsPerFusedBackward = 16;
+
+template <class T>
+T scale_of(int64_t D) {
+  return D > 0 ? T(1) / std::sqrt(static_cast<T>(D)) : T(1);
+}
+
+// exp(x) from arithmetic and bit operations only, so that a loop of it
+// vectorizes (libm's exp is one call per element): x = n ln2 + r with
+// |r| <= ln2 / 2 (Cody-Waite), exp(r) by a polynomial (Cephes' expf for float,
+// Taylor to r^13 for double: within 1-2 ulp of libm), 2^n put into the exponent
+// bits. Below the smallest normal result it gives 0; NaN gives NaN. The
+// selects are bit masks from quiet comparisons: ternaries on floats are not
+// if-converted under -ftrapping-math (the default), so they would keep the
+// loop scalar.
+template <class T>
+struct ExpConstants;
+template <>
+struct ExpConstants<float> {
+  using Bits = int32_t;
+  static constexpr float lo = -87.33f, hi = 88.0f, round = 12582912.0f;  // round: 1.5 * 2^23
+  static constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  static constexpr int mantissa = 23, bias = 127;
+};
+template <>
+struct ExpConstants<double> {
+  using Bits = int64_t;
+  static constexpr double lo = -708.39, hi = 709.0, round = 6755399441055744.0;  // round: 1.5 * 2^52
+  static constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  static constexpr int mantissa = 52, bias = 1023;
+};
+
+template <class T>
+inline T vector_exp(T x) {
+  using C = ExpConstants<T>;
+  using Bits = typename C::Bits;
+  auto bits = [](T v) { return std::bit_cast<Bits>(v); };
+  auto select = [](Bits mask, Bits a, Bits b) { return (a & mask) | (b & ~mask); };  // mask ? a : b
+  const Bits above_lo = -static_cast<Bits>(std::isgreater(x, C::lo));  // all ones where x > lo (not for NaN)
+  const Bits below_hi = -static_cast<Bits>(std::isless(x, C::hi));
+  const T xc = std::bit_cast<T>(select(above_lo, select(below_hi, bits(x), bits(C::hi)), bits(C::lo)));  // clamped
+  const T t = xc * T(1.44269504088896340736) + C::round;  // round(x / ln2) lands in the low mantissa bits
+  const T n = t - C::round;
+  const Bits ni = bits(t) - bits(C::round);
+  const T r = (xc - n * C::ln2_hi) - n * C::ln2_lo;
+  T p;
+  if constexpr (sizeof(T) == 4) {
+    p = T(1.9875691500e-4);
+    p = p * r + T(1.3981999507e-3);
+    p = p * r + T(8.3334519073e-3);
+    p = p * r + T(4.1665795894e-2);
+    p = p * r + T(1.6666665459e-1);
+    p = p * r + T(5.0000001201e-1);
+    p = p * (r * r) + r + T(1);
+  } else {
+    p = T(1.0 / 6227020800.0);  // 1 / 13!, then down to 1 / 0!
+    p = p * r + T(1.0 / 479001600.0);
+    p = p * r + T(1.0 / 39916800.0);
+    p = p * r + T(1.0 / 3628800.0);
+    p = p * r + T(1.0 / 362880.0);
+    p = p * r + T(1.0 / 40320.0);
+    p = p * r + T(1.0 / 5040.0);
+    p = p * r + T(1.0 / 720.0);
+    p = p * r + T(1.0 / 120.0);
+    p = p * r + T(1.0 / 24.0);
+    p = p * r + T(1.0 / 6.0);
+    p = p * r + T(0.5);
+    p = p * r + T(1);
+    p = p * r + T(1);
+  }
+  const T y = p * std::bit_cast<T>(static_cast<Bits>((ni + C::bias) << C::mantissa));
+  const Bits nan = -static_cast<Bits>(std::isunordered(x, x));
+  return std::bit_cast<T>(select(above_lo, bits(y), select(nan, bits(x), bits(T(0)))));
+}
+
+// Row kernels on one query's scores p[0, n) against n keys of which the first
+// `seen` (>= 1) are visible. They run over all n entries, the hidden ones set to
+// -inf (whose exp is 0), so that blocks of equal rows vectorize without tails.
+
+// Softmax numerators: p[c] = exp(p[c] - max) (0 for hidden keys); returns max and the sum.
+template <class T>
+struct RowStats {
+  T max, sum;
+};
+template <class T>
+inline RowStats<T> softmax_numerators(T* p, int64_t n, int64_t seen) {
+  std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
+  T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int64_t c = 0; c < n; ++c) m = std::max(m, p[c]);
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < n; ++c) {
+    p[c] = vector_exp(p[c] - m);
+    sum += p[c];
+  }
+  return {m, sum};
+}
+
+// The backward's probabilities and score gradients: p[c] = exp(p[c] - lse) (0 for
+// hidden keys) and, when ds is not null, ds[c] = p[c] * (ds[c] - delta).
+template <class T>
+inline void probabilities_and_grads(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
+  std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) p[c] = vector_exp(p[c] - lse);
+  if (!ds) return;
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) ds[c] = p[c] * (ds[c] - delta);
+}
+
+// The same, compiled for AVX2 (8 floats or 4 doubles a step), chosen at run time.
+#if CHORD_X86_SIMD
+template <class T>
+CHORD_TARGET_AVX2 RowStats<T> softmax_numerators_avx2(T* p, int64_t n, int64_t seen) {
+  return softmax_numerators(p, n, seen);
+}
+template <class T>
+CHORD_TARGET_AVX2 void probabilities_and_grads_avx2(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
+  probabilities_and_grads(p, ds, n, seen, lse, delta);
+}
+#endif
+template <class T>
+RowStats<T> softmax_numerators(Isa isa, T* p, int64_t n, int64_t seen) {
+#if CHORD_X86_SIMD
+  if (isa >= Isa::Avx2) return softmax_numerators_avx2(p, n, seen);
+#endif
+  (void)isa;
+  return softmax_numerators(p, n, seen);
+}
+template <class T>
+void probabilities_and_grads(Isa isa, T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
+#if CHORD_X86_SIMD
+  if (isa >= Isa::Avx2) return probabilities_and_grads_avx2(p, ds, n, seen, lse, delta);
+#endif
+  (void)isa;
+  probabilities_and_grads(p, ds, n, seen, lse, delta);
+}
+
+// How many of the keys [j0, j0 + n) query i sees (they are a prefix: j0 >= key_start).
+inline int64_t visible_keys(const AttentionSizes& s, int64_t i, int64_t j0, int64_t n) {
+  return std::clamp<int64_t>(s.Tk - s.Tq + i + 1 - j0, 0, n);
+}
+
+// Zeroes rows [r0, r1) of one head of an output.
+template <class T>
+void zero_rows(T* head, int64_t row_stride, int64_t r0, int64_t r1, int64_t D) {
+  for (int64_t r = r0; r < r1; ++r) std::fill_n(head + r * row_stride, D, T(0));
+}
+
+// The backward's view of one head (b, h): pointers to its rows and its saved
+// statistics, and the block step that recomputes P and dS.
+template <class T>
+struct HeadGrads {
+  const AttentionSizes& s;
+  T scale;
+  const T *q, *k, *v, *dout;  // [Tq|Tk, D] rows of this head
+  int64_t q_rs, k_rs, v_rs, do_rs;
+  const T *lse, *delta;  // [Tq] each
+  Isa isa;
+
+  // For query rows [i0, i1) and keys [j0, j1) (j0 >= key_start):
+  //   p[r, c]  = exp(scale * q_i . k_j - lse_i) where query i sees key j, else 0
+  //   ds[r, c] = p[r, c] * (dO_i . v_j - delta_i)   (skipped when ds is null)
+  // with i = i0 + r, j = j0 + c; p, ds: [i1 - i0, j1 - j0] row-major.
+  void block(int64_t i0, int64_t i1, int64_t j0, int64_t j1, T* p, T* ds) const {
+    const int64_t rows = i1 - i0, n = j1 - j0;
+    gemm<T>(rows, n, s.D, scale, q + i0 * q_rs, q_rs, 1, k + j0 * k_rs, 1, k_rs, p, n, 1);
+    if (ds) gemm<T>(rows, n, s.D, T(1), dout + i0 * do_rs, do_rs, 1, v + j0 * v_rs, 1, v_rs, ds, n, 1);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = i0 + r, seen = visible_keys(s, i, j0, n);
+      T* pr = p + r * n;
+      T* dsr = ds ? ds + r * n : nullptr;
+      if (seen == 0) {  // lse is -inf: nothing to exponentiate
+        std::fill(pr, pr + n, T(0));
+        if (dsr) std::fill(dsr, dsr + n, T(0));
+        continue;
+      }
+      probabilities_and_grads(isa, pr, dsr, n, seen, lse[i], delta[i]);
+    }
+  }
+};
+
+}  // namespace attention_detail
+
+// Forward. q: [B, H, Tq, D]; k, v: [B, H, Tk, D] (Tk >= Tq); key_start: [B] or
+// null. Writes out: [B, H, Tq, D] (must not overlap the inputs) and
+// lse: [B, H, Tq] contiguous, the logsumexp of each query's scaled scores.
+template <class T>
+void attention_forward(const AttentionSizes& s, HeadsView<const T> q, HeadsView<const T> k, HeadsView<const T> v,
+                       const int64_t* key_start, HeadsView<T> out, T* lse) {
+  using namespace attention_detail;
+  const int64_t Br = kQueryBlock, blocks = (s.Tq + Br - 1) / Br;
+  const T scale = scale_of<T>(s.D);
+  const Isa isa = active_isa();
+  parallel_for(s.B * s.H * blocks, 2 * Br * std::max<int64_t>(s.Tk, 1) * std::max<int64_t>(s.D, 1),
+               [&](int64_t first, int64_t last) {
+    std::vector<T> p(static_cast<std::size_t>(Br * s.Tk));  // [rows, n] scratch: scores, then softmax numerators
+    T inv_sum[kQueryBlock];                                   // [rows]: 1 / sum of each row's numerators
+    for (int64_t task = first; task < last; ++task) {
+      const int64_t bh = task / blocks, b = bh / s.H, h = bh % s.H;
+      const int64_t i0 = (task % blocks) * Br, i1 = std::min(s.Tq, i0 + Br), rows = i1 - i0;
+      const int64_t j0 = key_start ? key_start[b] : 0, j1 = s.Tk - s.Tq + i1;  // keys any row of the block sees
+      const int64_t n = std::max<int64_t>(0, j1 - j0);
+      T* o = out.head(b, h) + i0 * out.row_stride;  // [rows, D]
+      T* l = lse + bh * s.Tq + i0;                   // [rows]
+      if (n == 0) {
+        zero_rows(o, out.row_stride, 0, rows, s.D);
+        std::fill_n(l, rows, -std::numeric_limits<T>::infinity());
+        continue;
+      }
+      const T* qh = q.head(b, h) + i0 * q.row_stride;
+      gemm<T>(rows, n, s.D, scale, qh, q.row_stride, 1, k.head(b, h) + j0 * k.row_stride, 1, k.row_stride, p.data(),
+              n, 1);
+      for (int64_t r = 0; r < rows; ++r) {
+        T* pr = p.data() + r * n;
+        const int64_t seen = visible_keys(s, i0 + r, j0, n);
+        if (seen == 0) {
+          std::fill(pr, pr + n, T(0));
+          l[r] = -std::numeric_limits<T>::infinity();
+          inv_sum[r] = 0;
+          continue;
+        }
+        const RowStats<T> st = softmax_numerators(isa, pr, n, seen);
+        l[r] = st.max + std::log(st.sum);
+        inv_sum[r] = T(1) / st.sum;
+      }
+      // O = (numerators V) / sum, the division on the [rows, D] result rather than on P.
+      gemm<T>(rows, s.D, n, T(1), p.data(), n, 1, v.head(b, h) + j0 * v.row_stride, v.row_stride, 1, o,
+              out.row_stride, 1);
+      for (int64_t r = 0; r < rows; ++r) {
+        T* orow = o + r * out.row_stride;
+        const T f = inv_sum[r];
+#pragma omp simd
+        for (int64_t d = 0; d < s.D; ++d) orow[d] *= f;
+      }
+    }
+  });
+}
+
+// Backward. q, k, v, out, lse, key_start as in (and from) the forward; dout:
+// [B, H, Tq, D], the gradient of out. Writes dq: [B, H, Tq, D] and dk, dv:
+// [B, H, Tk, D], each skipped when its data is null; they must not overlap
+// each other or the inputs.
+template <class T>
+void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView<const T> k, HeadsView<const T> v,
+                        HeadsView<const T> out, HeadsView<const T> dout, const T* lse, const int64_t* key_start,
+                        HeadsView<T> dq, HeadsView<T> dk, HeadsView<T> dv) {
+  using namespace attention_detail;
+  const int64_t B = s.B, H = s.H, Tq = s.Tq, Tk = s.Tk, D = s.D, heads = B * H;
+  const bool want_q = dq.data, want_k = dk.data, want_v = dv.data;
+  if (heads == 0 || !(want_q || want_k || want_v)) return;
+  const T scale = scale_of<T>(D);
+  const Isa isa = active_isa();
+
+  // delta [B, H, Tq]: rowsum(dO * O).
+  std::vector<T> delta(static_cast<std::size_t>(heads * Tq));
+  parallel_for(heads * Tq, 2 * std::max<int64_t>(D, 1), [&](int64_t first, int64_t last) {
+    for (int64_t row = first; row < last; ++row) {
+      const int64_t bh = row / std::max<int64_t>(Tq, 1), i = row % std::max<int64_t>(Tq, 1);
+      const T* o = out.head(bh / H, bh % H) + i * out.row_stride;
+      const T* g = dout.head(bh / H, bh % H) + i * dout.row_stride;
+      T sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t d = 0; d < D; ++d) sum += o[d] * g[d];
+      delta[row] = sum;
+    }
+  });
+
+  auto head_of = [&](int64_t bh) {
+    const int64_t b = bh / H, h = bh % H;
+    return HeadGrads<T>{s,           scale,          q.head(b, h),    k.head(b, h),
+                        v.head(b, h), dout.head(b, h), q.row_stride,    k.row_stride,
+                        v.row_stride, dout.row_stride, lse + bh * Tq, delta.data() + bh * Tq, isa};
+  };
+  const bool need_ds = want_q || want_k;
+  const int64_t Br = kQueryBlock, q_blocks = (Tq + Br - 1) / Br;
+  const int64_t work_per_head = 6 * std::max<int64_t>(Tq, 1) * std::max<int64_t>(Tk, 1) * std::max<int64_t>(D, 1);
+
+  // dQ rows [i0, i1) = scale * dS K over the keys the block sees (ds, p: [Br, Tk] scratch).
+  auto dq_block = [&](const HeadGrads<T>& g, int64_t b, int64_t h, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                      const T* ds) {
+    T* dqh = dq.head(b, h);
+    if (j1 <= j0) return zero_rows(dqh, dq.row_stride, i0, i1, D);
+    gemm<T>(i1 - i0, D, j1 - j0, scale, ds, j1 - j0, 1, g.k + j0 * g.k_rs, g.k_rs, 1, dqh + i0 * dq.row_stride,
+            dq.row_stride, 1);
+  };
+  // dV rows [j0, j1) += P^T dO and dK rows [j0, j1) += scale * dS^T Q over query rows [i0, i1).
+  auto dkv_block = [&](const HeadGrads<T>& g, int64_t b, int64_t h, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                       const T* p, const T* ds) {
+    const int64_t rows = i1 - i0, n = j1 - j0;
+    if (want_v)
+      gemm<T>(n, D, rows, T(1), p, 1, n, g.dout + i0 * g.do_rs, g.do_rs, 1, dv.head(b, h) + j0 * dv.row_stride,
+              dv.row_stride, 1, /*accumulate=*/true);
+    if (want_k)
+      gemm<T>(n, D, rows, scale, ds, 1, n, g.q + i0 * g.q_rs, g.q_rs, 1, dk.head(b, h) + j0 * dk.row_stride,
+              dk.row_stride, 1, /*accumulate=*/true);
+  };
+
+  if (heads >= kHeadsPerFusedBackward) {
+    // One task per head: its query blocks in order, dK and dV accumulated across them.
+    parallel_for(heads, work_per_head, [&](int64_t first, int64_t last) {
+      std::vector<T> p(static_cast<std::size_t>(Br * Tk)), ds(need_ds ? p.size() : 0);  // [Br, Tk] each
+      for (int64_t bh = first; bh < last; ++bh) {
+        const int64_t b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
+        const HeadGrads<T> g = head_of(bh);
+        if (want_k) zero_rows(dk.head(b, h), dk.row_stride, 0, Tk, D);
+        if (want_v) zero_rows(dv.head(b, h), dv.row_stride, 0, Tk, D);
+        for (int64_t i0 = 0; i0 < Tq; i0 += Br) {
+          const int64_t i1 = std::min(Tq, i0 + Br), j1 = Tk - Tq + i1;
+          if (j1 > ks) {
+            g.block(i0, i1, ks, j1, p.data(), need_ds ? ds.data() : nullptr);
+            dkv_block(g, b, h, i0, i1, ks, j1, p.data(), ds.data());
+          }
+          if (want_q) dq_block(g, b, h, i0, i1, ks, j1, ds.data());
+        }
+      }
+    });
+    return;
+  }
+
+  // Few heads: a dQ pass over (head, query block) tasks ...
+  if (want_q)
+    parallel_for(heads * q_blocks, work_per_head / std::max<int64_t>(q_blocks, 1), [&](int64_t first, int64_t last) {
+      std::vector<T> p(static_cast<std::size_t>(Br * Tk)), ds(p.size());  // [Br, Tk] each
+      for (int64_t task = first; task < last; ++task) {
+        const int64_t bh = task / q_blocks, b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
+        const int64_t i0 = (task % q_blocks) * Br, i1 = std::min(Tq, i0 + Br), j1 = Tk - Tq + i1;
+        const HeadGrads<T> g = head_of(bh);
+        if (j1 > ks) g.block(i0, i1, ks, j1, p.data(), ds.data());
+        dq_block(g, b, h, i0, i1, ks, j1, ds.data());
+      }
+    });
+  // ... and a dK/dV pass over (head, key block) tasks, each over the query blocks that see its keys.
+  if (!(want_k || want_v)) return;
+  const int64_t Bc = kKeyBlock, k_blocks = (Tk + Bc - 1) / Bc;
+  parallel_for(heads * k_blocks, work_per_head / std::max<int64_t>(k_blocks, 1), [&](int64_t first, int64_t last) {
+    std::vector<T> p(static_cast<std::size_t>(Br * Bc)), ds(need_ds ? p.size() : 0);  // [Br, Bc] each
+    for (int64_t task = first; task < last; ++task) {
+      const int64_t bh = task / k_blocks, b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
+      const int64_t c0 = (task % k_blocks) * Bc, c1 = std::min(Tk, c0 + Bc), j0 = std::max(c0, ks);
+      const HeadGrads<T> g = head_of(bh);
+      if (want_k) zero_rows(dk.head(b, h), dk.row_stride, c0, c1, D);
+      if (want_v) zero_rows(dv.head(b, h), dv.row_stride, c0, c1, D);
+      if (j0 >= c1) continue;  // keys of this block are all padding
+      // The first query that sees key j0 sits at position j0.
+      for (int64_t i0 = std::max<int64_t>(0, j0 - (Tk - Tq)); i0 < Tq; i0 += Br) {
+        const int64_t i1 = std::min(Tq, i0 + Br);
+        g.block(i0, i1, j0, c1, p.data(), need_ds ? ds.data() : nullptr);
+        dkv_block(g, b, h, i0, i1, j0, c1, p.data(), ds.data());
+      }
+    }
+  });
+}
+
+}  // namespace chord::cpu

@@ -1,0 +1,638 @@
+#pragma once
+// Packed GEMM with AVX2+FMA and AVX-512 micro-kernels (the GotoBLAS / BLIS scheme):
+//   C[M,N] = alpha * A[M,K] * B[K,N]   (C += ... when accumulate)
+// for float and double, every operand given as (pointer, row stride, col stride).
+//
+// The packed path, for products with more than a few rows:
+//   for jc in N by NC:                      B panel [KC, NC] packed once, shared by the threads
+//     for pc in K by KC:
+//       pack B[pc:pc+kc, jc:jc+nc]          into NR-wide micro-panels  [nc/NR][kc][NR]
+//       for each block of rows ic (split among the threads):
+//         pack A[ic:ic+mc, pc:pc+kc]        into MR-tall micro-panels  [mc/MR][kc][MR]   (per thread)
+//         for jr in nc by NR, ir in mc by MR:
+//           C[ir:ir+MR, jr:jr+NR] (+)= alpha * micro-panel(A) * micro-panel(B)   (the micro-kernel)
+// Packing reads any strides (row-major, transposed, step slices), so no operand is copied first.
+// The micro-kernel keeps an MR x NR tile of C in registers (AVX2: 6 x 16 floats in 12 ymm;
+// AVX-512: 14 x 32 floats in 28 zmm) and adds one rank-1 update per k.
+//
+// The direct path, for products of a few rows (decoding, GEMVs) or, transposed, of a few
+// columns: no packing, since packing B would cost as much as the product.
+//   B row-major (col stride 1):   the micro-kernel reads A and B in place ("rows" kernel);
+//   B column-major, A row-major:  dot products along K ("dots" kernel).
+//
+// Determinism. Every element of C is one chain of FMAs over k within a KC block, then one
+// update of C per block; KC, the path and the kernel depend only on the sizes and strides,
+// never on the thread count or on which thread computes a tile. So any number of threads
+// gives the same bits. (Another ISA gives other bits: the tile shapes differ.)
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "chord/backend/cpu/isa.hpp"
+#include "chord/backend/cpu/parallel.hpp"
+
+#if CHORD_X86_SIMD
+#include <immintrin.h>
+#endif
+
+namespace chord::cpu::gemm_kernel {
+
+// One product. Element (i, j) of A is a[i * a_rs + j * a_cs], and so on.
+template <class T>
+struct Problem {
+  int64_t M, N, K;
+  T alpha;
+  const T* a;  // A: [M, K]
+  int64_t a_rs, a_cs;
+  const T* b;  // B: [K, N]
+  int64_t b_rs, b_cs;
+  T* c;  // C: [M, N]
+  int64_t c_rs, c_cs;
+  bool accumulate;
+};
+
+// C^T = B^T A^T: the same product with the roles of rows and columns swapped.
+template <class T>
+Problem<T> transposed(const Problem<T>& p) {
+  return {p.N, p.M, p.K, p.alpha, p.b, p.b_cs, p.b_rs, p.a, p.a_cs, p.a_rs, p.c, p.c_cs, p.c_rs, p.accumulate};
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The row stride of a packed A micro-panel of R rows: R rounded up to 8, so that
+// it is packed by whole 8 x 8 (float) or 4 x 4 (double) transposes.
+constexpr int packed_rows(int R) { return (R + 7) / 8 * 8; }
+
+// A tile kernel: C[0:R, 0:NR] (+)= alpha * A[0:R, 0:kc] * B[0:kc, 0:NR], C row-major with row stride c_rs.
+// A is packed ([kc][packed_rows(R)], a_rs/a_cs unused) or read in place; B rows are contiguous, b_rs apart.
+// add_c: C += alpha * AB, else C = alpha * AB.
+template <class T>
+using TileFn = void (*)(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs, T* c,
+                        int64_t c_rs, T alpha, bool add_c);
+// A dots kernel: C[i, q] (+)= alpha * sum_k A[i, k] * Bcol_q[k] for i < R, q < nv <= 4;
+// A rows contiguous, a_rs apart; bcol: 4 column pointers (the ones past nv repeat a valid one).
+template <class T>
+using DotFn = void (*)(int64_t K, const T* a, int64_t a_rs, const T* const* bcol, T* c, int64_t c_rs, int64_t c_cs,
+                       int nv, T alpha, bool add_c);
+inline constexpr int kDotCols = 4;
+// dst[k * P + r] = src[r * s_r + k] for r < rows, k < kc; 0 for rows <= r < P. dst: [kc, P]
+// (P a multiple of 8): a micro-panel packed from lines that are contiguous along k.
+template <class T>
+using PackFn = void (*)(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_r);
+
+inline constexpr int kMaxRows = 16;  // the most rows of any kernel's tile (bounds the tables below)
+
+// The kernels of one ISA for one type and their blocking.
+template <class T>
+struct Kernels {
+  Isa isa;
+  int MR, NR;          // packed tile: MR x NR; packed A micro-panels have packed_rows(MR) rows
+  int64_t KC, MC, NC;  // cache blocks: B micro-panel [KC, NR] in L1, A block [MC, KC] in L2, B panel [KC, NC] in L3
+  TileFn<T> packed;    // the MR x NR micro-kernel on packed A and B
+  int rows_max;        // direct "rows" tiles have 1..rows_max rows
+  TileFn<T> rows[kMaxRows + 1];
+  int dot_rows_max;  // direct "dots" kernels: 1..dot_rows_max rows x kDotCols columns
+  DotFn<T> dots[kMaxRows + 1];
+  PackFn<T> pack_lines;  // the transposing pack
+};
+
+#if CHORD_X86_SIMD
+
+// ---- vector operations, one struct per (ISA, type) --------------------------------
+
+namespace avx2 {
+struct F32 {
+  using T = float;
+  using V = __m256;
+  static constexpr int W = 8, kRegs = 16;
+  CHORD_INLINE_AVX2 static V zero() { return _mm256_setzero_ps(); }
+  CHORD_INLINE_AVX2 static V load(const T* p) { return _mm256_loadu_ps(p); }
+  CHORD_INLINE_AVX2 static V load_first(const T* p, int n) {  // lanes >= n are 0 and not read
+    alignas(32) static constexpr int32_t mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_maskload_ps(p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask + 8 - n)));
+  }
+  CHORD_INLINE_AVX2 static void store(T* p, V v) { _mm256_storeu_ps(p, v); }
+  CHORD_INLINE_AVX2 static V set1(T x) { return _mm256_set1_ps(x); }
+  CHORD_INLINE_AVX2 static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  CHORD_INLINE_AVX2 static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  CHORD_INLINE_AVX2 static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  // out[q] = the sum of the lanes of v[q], q < 4, by a fixed tree.
+  CHORD_INLINE_AVX2 static void hsum4(const V* v, T* out) {
+    const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+  }
+};
+struct F64 {
+  using T = double;
+  using V = __m256d;
+  static constexpr int W = 4, kRegs = 16;
+  CHORD_INLINE_AVX2 static V zero() { return _mm256_setzero_pd(); }
+  CHORD_INLINE_AVX2 static V load(const T* p) { return _mm256_loadu_pd(p); }
+  CHORD_INLINE_AVX2 static V load_first(const T* p, int n) {
+    alignas(32) static constexpr int64_t mask[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+    return _mm256_maskload_pd(p, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(mask + 4 - n)));
+  }
+  CHORD_INLINE_AVX2 static void store(T* p, V v) { _mm256_storeu_pd(p, v); }
+  CHORD_INLINE_AVX2 static V set1(T x) { return _mm256_set1_pd(x); }
+  CHORD_INLINE_AVX2 static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  CHORD_INLINE_AVX2 static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
+  CHORD_INLINE_AVX2 static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  CHORD_INLINE_AVX2 static void hsum4(const V* v, T* out) {
+    const __m256d t0 = _mm256_hadd_pd(v[0], v[1]), t1 = _mm256_hadd_pd(v[2], v[3]);
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(t0, t1, 0x20), _mm256_permute2f128_pd(t0, t1, 0x31)));
+  }
+};
+}  // namespace avx2
+
+namespace avx512 {
+struct F32 {
+  using T = float;
+  using V = __m512;
+  static constexpr int W = 16, kRegs = 32;
+  CHORD_INLINE_AVX512 static V zero() { return _mm512_setzero_ps(); }
+  CHORD_INLINE_AVX512 static V load(const T* p) { return _mm512_loadu_ps(p); }
+  CHORD_INLINE_AVX512 static V load_first(const T* p, int n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+  }
+  CHORD_INLINE_AVX512 static void store(T* p, V v) { _mm512_storeu_ps(p, v); }
+  CHORD_INLINE_AVX512 static V set1(T x) { return _mm512_set1_ps(x); }
+  CHORD_INLINE_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  CHORD_INLINE_AVX512 static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  CHORD_INLINE_AVX512 static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  // Halves added through memory: GCC 12 warns (falsely) inside its 512 -> 256 extracts.
+  CHORD_INLINE_AVX512 static void hsum4(const V* v, T* out) {
+    alignas(64) float t[64];
+    for (int q = 0; q < 4; ++q) _mm512_store_ps(t + 16 * q, v[q]);
+    __m256 h[4];
+    for (int q = 0; q < 4; ++q) h[q] = _mm256_add_ps(_mm256_load_ps(t + 16 * q), _mm256_load_ps(t + 16 * q + 8));
+    avx2::F32::hsum4(h, out);
+  }
+};
+struct F64 {
+  using T = double;
+  using V = __m512d;
+  static constexpr int W = 8, kRegs = 32;
+  CHORD_INLINE_AVX512 static V zero() { return _mm512_setzero_pd(); }
+  CHORD_INLINE_AVX512 static V load(const T* p) { return _mm512_loadu_pd(p); }
+  CHORD_INLINE_AVX512 static V load_first(const T* p, int n) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p);
+  }
+  CHORD_INLINE_AVX512 static void store(T* p, V v) { _mm512_storeu_pd(p, v); }
+  CHORD_INLINE_AVX512 static V set1(T x) { return _mm512_set1_pd(x); }
+  CHORD_INLINE_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  CHORD_INLINE_AVX512 static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
+  CHORD_INLINE_AVX512 static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  CHORD_INLINE_AVX512 static void hsum4(const V* v, T* out) {
+    alignas(64) double t[32];
+    for (int q = 0; q < 4; ++q) _mm512_store_pd(t + 8 * q, v[q]);
+    __m256d h[4];
+    for (int q = 0; q < 4; ++q) h[q] = _mm256_add_pd(_mm256_load_pd(t + 8 * q), _mm256_load_pd(t + 8 * q + 4));
+    avx2::F64::hsum4(h, out);
+  }
+};
+}  // namespace avx512
+
+// ---- the kernels, written once and compiled per ISA ------------------------------
+//
+// GCC and Clang accept vector intrinsics only inside a function with the matching
+// target attribute, and a template cannot take its attribute from a parameter; so
+// this macro writes the two kernel templates with the attribute it is given, and is
+// expanded once in namespace avx2 and once in namespace avx512.
+//
+// tile<Ops, R, NV, PackedA>: the R x (NV * W) tile of the TileFn contract. Per k: NV
+//   vector loads of B, R broadcasts of A, R * NV FMAs into registers. Packed A is
+//   [kc][packed_rows(R)].
+// dots<Ops, R>: the R x 4 dot products of the DotFn contract, W lanes of k at a time
+//   (two vectors at a time into two sets of sums when the registers allow), the last
+//   partial vector by masked loads, then one fixed-order horizontal sum per 4 columns.
+#define CHORD_GEMM_DEFINE_KERNELS(TARGET)                                                                         \
+  template <class Ops, int R, int NV, bool PackedA>                                                               \
+  TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,   \
+                   int64_t b_rs, typename Ops::T* c, int64_t c_rs, typename Ops::T alpha, bool add_c) {           \
+    using V = typename Ops::V;                                                                                    \
+    constexpr int W = Ops::W, P = packed_rows(R);                                                                 \
+    V acc[R][NV]; /* the C tile, [R][NV * W] */                                                                   \
+    _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)                                                          \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[i][j] = Ops::zero();                            \
+    for (int64_t k = 0; k < kc; ++k) {                                                                            \
+      V bv[NV];                                                                                                   \
+      _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);              \
+      _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                      \
+        const V av = Ops::set1(PackedA ? a[k * P + i] : a[i * a_rs + k * a_cs]);                                  \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[i][j] = Ops::fmadd(av, bv[j], acc[i][j]);       \
+      }                                                                                                           \
+    }                                                                                                             \
+    const V va = Ops::set1(alpha);                                                                                \
+    _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) {  \
+      typename Ops::T* cp = c + i * c_rs + j * W;                                                                 \
+      Ops::store(cp, add_c ? Ops::fmadd(va, acc[i][j], Ops::load(cp)) : Ops::mul(va, acc[i][j]));                \
+    }                                                                                                             \
+  }                                                                                                               \
+                                                                                                                  \
+  template <class Ops, int R>                                                                                     \
+  TARGET void dots(int64_t K, const typename Ops::T* a, int64_t a_rs, const typename Ops::T* const* bcol,         \
+                   typename Ops::T* c, int64_t c_rs, int64_t c_cs, int nv, typename Ops::T alpha, bool add_c) {   \
+    using V = typename Ops::V;                                                                                    \
+    constexpr int W = Ops::W, RN = 4, KU = 2 * R * RN + RN + 1 <= Ops::kRegs ? 2 : 1;                            \
+    V acc[KU][R][RN];                                                                                             \
+    _Pragma("GCC unroll 2") for (int u = 0; u < KU; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
+        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[u][i][q] = Ops::zero();                         \
+    int64_t k = 0;                                                                                                \
+    for (; k + KU * W <= K; k += KU * W) {                                                                        \
+      _Pragma("GCC unroll 2") for (int u = 0; u < KU; ++u) {                                                      \
+        V bv[RN];                                                                                                 \
+        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) bv[q] = Ops::load(bcol[q] + k + u * W);             \
+        _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                    \
+          const V av = Ops::load(a + i * a_rs + k + u * W);                                                       \
+          _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[u][i][q] = Ops::fmadd(av, bv[q], acc[u][i][q]); \
+        }                                                                                                         \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (; k < K; k += W) {                                                                                       \
+      const int n = K - k < W ? static_cast<int>(K - k) : W;                                                      \
+      V bv[RN];                                                                                                   \
+      _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) bv[q] = Ops::load_first(bcol[q] + k, n);              \
+      _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                      \
+        const V av = Ops::load_first(a + i * a_rs + k, n);                                                        \
+        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[0][i][q] = Ops::fmadd(av, bv[q], acc[0][i][q]); \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (int i = 0; i < R; ++i) {                                                                                 \
+      if (KU == 2)                                                                                                \
+        for (int q = 0; q < RN; ++q) acc[0][i][q] = Ops::add(acc[0][i][q], acc[KU - 1][i][q]);                    \
+      typename Ops::T s[RN];                                                                                      \
+      Ops::hsum4(acc[0][i], s);                                                                                   \
+      for (int q = 0; q < nv; ++q) {                                                                              \
+        typename Ops::T* cp = c + i * c_rs + q * c_cs;                                                            \
+        *cp = add_c ? *cp + alpha * s[q] : alpha * s[q];                                                          \
+      }                                                                                                           \
+    }                                                                                                             \
+  }
+
+namespace avx2 {
+CHORD_GEMM_DEFINE_KERNELS(CHORD_TARGET_AVX2)
+}
+namespace avx512 {
+CHORD_GEMM_DEFINE_KERNELS(CHORD_TARGET_AVX512)
+}
+#undef CHORD_GEMM_DEFINE_KERNELS
+
+// ---- packing by 8 x 8 (float) and 4 x 4 (double) transposes in registers -------------
+
+// The PackFn contract, with AVX (also used on AVX-512 CPUs).
+template <class T>
+CHORD_TARGET_AVX2 void pack_lines_avx2(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_r) {
+  if constexpr (std::is_same_v<T, float>) {
+    for (int r0 = 0; r0 < P; r0 += 8) {
+      const int n = std::min(8, std::max(0, rows - r0));  // lines of this block that exist
+      int64_t k = 0;
+      for (; k + 8 <= kc; k += 8) {
+        __m256 v[8];  // v[q] = line r0 + q, k .. k + 7
+        for (int q = 0; q < 8; ++q) v[q] = q < n ? _mm256_loadu_ps(src + (r0 + q) * s_r + k) : _mm256_setzero_ps();
+        const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+        const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+        const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+        const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        T* d = dst + k * P + r0;  // column k + q of the block goes to d + q * P
+        _mm256_storeu_ps(d + 0 * P, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(d + 1 * P, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(d + 2 * P, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(d + 3 * P, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(d + 4 * P, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(d + 5 * P, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(d + 6 * P, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(d + 7 * P, _mm256_permute2f128_ps(u3, u7, 0x31));
+      }
+      for (; k < kc; ++k)
+        for (int q = 0; q < 8; ++q) dst[k * P + r0 + q] = q < n ? src[(r0 + q) * s_r + k] : T(0);
+    }
+  } else {
+    for (int r0 = 0; r0 < P; r0 += 4) {
+      const int n = std::min(4, std::max(0, rows - r0));
+      int64_t k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m256d v[4];
+        for (int q = 0; q < 4; ++q) v[q] = q < n ? _mm256_loadu_pd(src + (r0 + q) * s_r + k) : _mm256_setzero_pd();
+        const __m256d t0 = _mm256_unpacklo_pd(v[0], v[1]), t1 = _mm256_unpackhi_pd(v[0], v[1]);
+        const __m256d t2 = _mm256_unpacklo_pd(v[2], v[3]), t3 = _mm256_unpackhi_pd(v[2], v[3]);
+        T* d = dst + k * P + r0;
+        _mm256_storeu_pd(d + 0 * P, _mm256_permute2f128_pd(t0, t2, 0x20));
+        _mm256_storeu_pd(d + 1 * P, _mm256_permute2f128_pd(t1, t3, 0x20));
+        _mm256_storeu_pd(d + 2 * P, _mm256_permute2f128_pd(t0, t2, 0x31));
+        _mm256_storeu_pd(d + 3 * P, _mm256_permute2f128_pd(t1, t3, 0x31));
+      }
+      for (; k < kc; ++k)
+        for (int q = 0; q < 4; ++q) dst[k * P + r0 + q] = q < n ? src[(r0 + q) * s_r + k] : T(0);
+    }
+  }
+}
+
+// ---- the kernel tables ----------------------------------------------------------------
+
+// Class wrappers so that the kernel templates can be passed as template template parameters.
+namespace avx2 {
+template <class Ops, int R, int NV, bool P>
+struct Tile {
+  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P>;
+};
+template <class Ops, int R>
+struct Dots {
+  static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
+};
+}  // namespace avx2
+namespace avx512 {
+template <class Ops, int R, int NV, bool P>
+struct Tile {
+  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P>;
+};
+template <class Ops, int R>
+struct Dots {
+  static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
+};
+}  // namespace avx512
+
+// The table for one ISA and type: MR x (NV vectors) packed tiles with blocks KC, MC, NC;
+// direct tiles of 1..RowsMax rows; dots kernels of 1..DotRows rows.
+template <class Ops, int MR, int NV, int64_t KC, int64_t MC, int64_t NC, int RowsMax, int DotRows,
+          template <class, int, int, bool> class TileT, template <class, int> class DotsT, std::size_t... I,
+          std::size_t... J>
+Kernels<typename Ops::T> make_kernels(Isa isa, std::index_sequence<I...>, std::index_sequence<J...>) {
+  static_assert(sizeof...(I) == RowsMax && sizeof...(J) == DotRows && RowsMax <= kMaxRows && DotRows <= kMaxRows &&
+                MR <= kMaxRows && NV * Ops::W <= 64 && (NV * Ops::W) % 8 == 0);
+  Kernels<typename Ops::T> k{};
+  k.isa = isa;
+  k.MR = MR;
+  k.NR = NV * Ops::W;
+  k.KC = KC;
+  k.MC = MC;
+  k.NC = NC;
+  k.packed = TileT<Ops, MR, NV, true>::run;
+  k.rows_max = RowsMax;
+  ((k.rows[I + 1] = TileT<Ops, int(I + 1), NV, false>::run), ...);
+  k.dot_rows_max = DotRows;
+  ((k.dots[J + 1] = DotsT<Ops, int(J + 1)>::run), ...);
+  k.pack_lines = &pack_lines_avx2<typename Ops::T>;
+  return k;
+}
+
+#endif  // CHORD_X86_SIMD
+
+// The kernels for T on `isa`, or nullptr when there are none (portable ISA, other types).
+//
+// Blocking (elements). AVX2 (tuned for Zen 3: 32 KB L1d, 512 KB L2 per core):
+//   float 6 x 16 tiles, KC 256 (B micro-panel 16 KB), MC 144 (A block 144 KB);
+//   double 6 x 8 tiles, KC 256, MC 72.
+// AVX-512 (48 KB L1d, 2 MB L2 per core on Sapphire Rapids):
+//   float 14 x 32 tiles, KC 256 (B micro-panel 32 KB), MC 336 (A block 336 KB);
+//   double 14 x 16 tiles, KC 256, MC 168.
+#ifndef TUNE_MR
+#define TUNE_MR 14
+#define TUNE_KC 256
+#define TUNE_MC 336
+#define TUNE_NC 4096
+#endif
+#ifndef TUNE2_KC
+#define TUNE2_KC 256
+#define TUNE2_MC 144
+#define TUNE2_NC 3072
+#endif
+template <class T>
+const Kernels<T>* kernels_for(Isa isa) {
+#if CHORD_X86_SIMD
+  using std::make_index_sequence;
+  if constexpr (std::is_same_v<T, float>) {
+    static const Kernels<float> k2 = make_kernels<avx2::F32, 6, 2, TUNE2_KC, TUNE2_MC, TUNE2_NC, 6, 2, avx2::Tile, avx2::Dots>(
+        Isa::Avx2, make_index_sequence<6>{}, make_index_sequence<2>{});
+    static const Kernels<float> k512 =
+        make_kernels<avx512::F32, TUNE_MR, 2, TUNE_KC, TUNE_MC, TUNE_NC, 8, 4, avx512::Tile, avx512::Dots>(
+            Isa::Avx512, make_index_sequence<8>{}, make_index_sequence<4>{});
+    if (isa == Isa::Avx512) return &k512;
+    if (isa == Isa::Avx2) return &k2;
+  } else if constexpr (std::is_same_v<T, double>) {
+    static const Kernels<double> k2 = make_kernels<avx2::F64, 6, 2, 256, 72, 2048, 6, 2, avx2::Tile, avx2::Dots>(
+        Isa::Avx2, make_index_sequence<6>{}, make_index_sequence<2>{});
+    static const Kernels<double> k512 =
+        make_kernels<avx512::F64, 14, 2, 256, 168, 2048, 8, 4, avx512::Tile, avx512::Dots>(
+            Isa::Avx512, make_index_sequence<8>{}, make_index_sequence<4>{});
+    if (isa == Isa::Avx512) return &k512;
+    if (isa == Isa::Avx2) return &k2;
+  }
+#endif
+  (void)isa;
+  return nullptr;
+}
+
+// ---- packing and drivers (portable code: they only move data and call the kernels) --------
+
+// A thread's scratch buffer `slot` of at least `count` elements, 64-byte aligned, kept for
+// the thread's life and grown on demand. Slots: 0 = packed B, 1 = packed A, 2 = B edge.
+template <class T>
+T* scratch(int slot, std::size_t count) {
+  struct Block {
+    T* p = nullptr;
+    std::size_t n = 0;
+    ~Block() {
+      if (p) ::operator delete(p, std::align_val_t{64});
+    }
+  };
+  thread_local Block blocks[3];
+  Block& b = blocks[slot];
+  if (b.n < count) {
+    if (b.p) ::operator delete(b.p, std::align_val_t{64});
+    b.p = nullptr;
+    b.p = static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t{64}));
+    b.n = count;
+  }
+  return b.p;
+}
+
+// dst[k * P + r] = src[r * s_r + k * s_k] for r < rows, k < kc; 0 for rows <= r < R
+// (entries R <= r < P are left alone). dst: [kc, P]. A micro-panel of A (R = MR,
+// s_r = a_rs, s_k = a_cs) or of B (R = P = NR, s_r = b_cs, s_k = b_rs).
+template <class T>
+void pack_panel(const Kernels<T>& kn, T* dst, const T* src, int R, int P, int rows, int64_t kc, int64_t s_r,
+                int64_t s_k) {
+  if (s_r == 1 || rows == 1) {  // each k reads `rows` adjacent elements
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* s = src + k * s_k;
+      T* d = dst + k * P;
+      for (int r = 0; r < rows; ++r) d[r] = s[r];
+      for (int r = rows; r < R; ++r) d[r] = T(0);
+    }
+  } else if (s_k == 1) {  // each line r is contiguous along k: transposes
+    kn.pack_lines(dst, src, P, rows, kc, s_r);
+  } else {
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int r = 0; r < rows; ++r) dst[k * P + r] = src[r * s_r + k * s_k];
+      for (int r = rows; r < R; ++r) dst[k * P + r] = T(0);
+    }
+  }
+}
+
+// One tile of C through kernel fn: straight into C when it is a full tile with unit column
+// stride, else through a row-major [R, NR] buffer (the same arithmetic, so the same bits).
+template <class T>
+void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+              int64_t b_rs, T* c, int64_t c_rs, int64_t c_cs, int m, int n, T alpha, bool add_c) {
+  if (m == R && n == NR && c_cs == 1) {
+    fn(kc, a, a_rs, a_cs, b, b_rs, c, c_rs, alpha, add_c);
+    return;
+  }
+  alignas(64) T buf[kMaxRows * 64];  // [R, NR]
+  for (int i = 0; i < R * NR; ++i) buf[i] = T(0);
+  if (add_c)
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) buf[i * NR + j] = c[i * c_rs + j * c_cs];
+  fn(kc, a, a_rs, a_cs, b, b_rs, buf, NR, alpha, add_c);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) c[i * c_rs + j * c_cs] = buf[i * NR + j];
+}
+
+// Products at least this large (M * N * K) use several threads.
+inline constexpr int64_t kThreadingWork = int64_t{1} << 20;
+
+// The packed path (see the top of the file) on `threads` threads.
+template <class T>
+void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
+  const int MR = kn.MR, NR = kn.NR, MP = packed_rows(kn.MR);
+  const int64_t M = p.M, N = p.N, K = p.K;
+  const int64_t nc_max = std::min<int64_t>(kn.NC, ceil_div(N, NR) * NR), kc_max = std::min<int64_t>(kn.KC, K);
+  T* bpack = scratch<T>(0, static_cast<std::size_t>(kc_max * nc_max));  // [nc / NR][kc][NR]
+  // Blocks of whole MR-row tiles, as even as possible, a multiple of the thread count.
+  const int64_t m_tiles = ceil_div(M, MR);
+  int64_t blocks = ceil_div(m_tiles * MR, kn.MC);
+  if (threads > 1) blocks = ceil_div(blocks, threads) * threads;
+  blocks = std::min(blocks, m_tiles);
+  const int64_t tiles_per_block = ceil_div(m_tiles, blocks);
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    T* apack = scratch<T>(1, static_cast<std::size_t>(tiles_per_block * MP * kc_max));  // [tiles][kc][MP]
+    for (int64_t jc = 0; jc < N; jc += kn.NC) {
+      const int64_t nc = std::min<int64_t>(kn.NC, N - jc), n_panels = ceil_div(nc, NR);
+      for (int64_t pc = 0; pc < K; pc += kn.KC) {
+        const int64_t kc = std::min<int64_t>(kn.KC, K - pc);
+        const bool add_c = p.accumulate || pc > 0;
+#pragma omp for schedule(static)
+        for (int64_t jp = 0; jp < n_panels; ++jp) {
+          const int64_t j0 = jc + jp * NR;
+          pack_panel(kn, bpack + jp * kc * NR, p.b + pc * p.b_rs + j0 * p.b_cs, NR, NR,
+                     static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          const int64_t t0 = blk * m_tiles / blocks, t1 = (blk + 1) * m_tiles / blocks;
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t i0 = t * MR;
+            pack_panel(kn, apack + (t - t0) * kc * MP, p.a + i0 * p.a_rs + pc * p.a_cs, MR, MP,
+                       static_cast<int>(std::min<int64_t>(MR, M - i0)), kc, p.a_rs, p.a_cs);
+          }
+          for (int64_t jp = 0; jp < n_panels; ++jp) {
+            const int64_t j0 = jc + jp * NR;
+            const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
+            for (int64_t t = t0; t < t1; ++t) {
+              const int64_t i0 = t * MR;
+              run_tile(kn.packed, MR, NR, kc, apack + (t - t0) * kc * MP, 0, 0, bpack + jp * kc * NR, NR,
+                       p.c + i0 * p.c_rs + j0 * p.c_cs, p.c_rs, p.c_cs, static_cast<int>(std::min<int64_t>(MR, M - i0)),
+                       n, p.alpha, add_c);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The direct "rows" path: B row-major (b_cs == 1), A and B read in place, the whole K in
+// one chain. Columns in NR-wide chunks run in parallel; the last partial chunk reads a
+// zero-padded copy of B's last columns.
+template <class T>
+void gemm_rows(const Kernels<T>& kn, const Problem<T>& p) {
+  const int NR = kn.NR;
+  const int64_t M = p.M, N = p.N, K = p.K, chunks = ceil_div(N, NR), full = N / NR;
+  const T* bedge = nullptr;
+  if (full < chunks) {
+    T* e = scratch<T>(2, static_cast<std::size_t>(K * NR));  // [K, NR]
+    pack_panel(kn, e, p.b + full * NR * p.b_cs, NR, NR, static_cast<int>(N - full * NR), K, p.b_cs, p.b_rs);
+    bedge = e;
+  }
+  parallel_for(chunks, M * K * NR / 8, [&](int64_t c0, int64_t c1) {
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      const int64_t j0 = ch * NR;
+      const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
+      const T* b = ch < full ? p.b + j0 : bedge;
+      const int64_t b_rs = ch < full ? p.b_rs : NR;
+      for (int64_t i0 = 0; i0 < M; i0 += kn.rows_max) {
+        const int m = static_cast<int>(std::min<int64_t>(kn.rows_max, M - i0));
+        run_tile(kn.rows[m], m, NR, K, p.a + i0 * p.a_rs, p.a_rs, p.a_cs, b, b_rs, p.c + i0 * p.c_rs + j0 * p.c_cs,
+                 p.c_rs, p.c_cs, m, n, p.alpha, p.accumulate);
+      }
+    }
+  });
+}
+
+// The direct "dots" path: A row-major (a_cs == 1), B column-major (b_rs == 1). Groups of
+// kDotCols columns of B run in parallel; each group is read once while every row of A
+// passes over it.
+template <class T>
+void gemm_dots(const Kernels<T>& kn, const Problem<T>& p) {
+  const int64_t M = p.M, N = p.N, K = p.K, groups = ceil_div(N, kDotCols);
+  parallel_for(groups, M * K * kDotCols / 8, [&](int64_t g0, int64_t g1) {
+    const T* cols[kDotCols];
+    for (int64_t g = g0; g < g1; ++g) {
+      const int64_t j0 = g * kDotCols;
+      const int nv = static_cast<int>(std::min<int64_t>(kDotCols, N - j0));
+      for (int q = 0; q < kDotCols; ++q) cols[q] = p.b + std::min<int64_t>(j0 + q, N - 1) * p.b_cs;
+      for (int64_t i0 = 0; i0 < M; i0 += kn.dot_rows_max) {
+        const int m = static_cast<int>(std::min<int64_t>(kn.dot_rows_max, M - i0));
+        kn.dots[m](K, p.a + i0 * p.a_rs, p.a_rs, cols, p.c + i0 * p.c_rs + j0 * p.c_cs, p.c_rs, p.c_cs, nv, p.alpha,
+                   p.accumulate);
+      }
+    }
+  });
+}
+
+// Products with at most this many rows (or, transposed, columns) take a direct path.
+inline constexpr int64_t kDirectMaxRows = 16;
+
+// Which path a product takes; a function of the sizes and strides only.
+enum class Path { Rows, Dots, Packed };
+template <class T>
+Path path_of(const Problem<T>& p) {
+  if (p.M <= kDirectMaxRows) {
+    if (p.a_cs == 1 && p.b_rs == 1 && (p.b_cs != 1 || p.N == 1)) return Path::Dots;
+    if (p.b_cs == 1 || p.N == 1) return Path::Rows;
+  }
+  return Path::Packed;
+}
+
+// C = alpha * A * B (+ C) with kernels kn; threads > 1 lets the product use that many
+// threads (it runs serially anyway inside a parallel region or when small).
+template <class T>
+void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
+  if (p.M <= 0 || p.N <= 0) return;
+  if (p.K <= 0) {  // an empty sum: C = 0 (or unchanged when accumulating)
+    if (!p.accumulate)
+      for (int64_t i = 0; i < p.M; ++i)
+        for (int64_t j = 0; j < p.N; ++j) p.c[i * p.c_rs + j * p.c_cs] = T(0);
+    return;
+  }
+  // A product of few columns and many rows is one of few rows, transposed.
+  if (p.M > kDirectMaxRows && p.N <= kDirectMaxRows) p = transposed(p);
+  if (in_parallel_region() || p.M * p.N * p.K < kThreadingWork) threads = 1;
+  switch (path_of(p)) {
+    case Path::Rows: gemm_rows(kn, p); break;
+    case Path::Dots: gemm_dots(kn, p); break;
+    default: gemm_packed(kn, p, std::max(threads, 1)); break;
+  }
+}
+
+}  // namespace chord::cpu::gemm_kernel

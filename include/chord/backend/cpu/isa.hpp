@@ -1,0 +1,80 @@
+#pragma once
+// Which x86 vector instructions the CPU kernels may use, decided at run time.
+//
+// chord is header-only and users compile without -march=native, so the fast
+// kernels (GEMM micro-kernels, vectorized exp/tanh) are functions that carry a
+// target attribute (CHORD_TARGET_AVX2 / CHORD_TARGET_AVX512) and are called only
+// after active_isa() says the CPU (and the OS) supports those instructions.
+// Everywhere else, and on compilers or CPUs without them, the portable code runs.
+//
+// set_isa_limit() lowers the ISA the kernels may use: tests compare the AVX
+// paths with the portable one through it. Results are bit-identical for any
+// thread count at a given ISA; two ISAs give results that differ in rounding.
+
+#include <atomic>
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define CHORD_X86_SIMD 1
+#define CHORD_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define CHORD_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+// A small helper that must be inlined into a kernel of the same target.
+#define CHORD_INLINE_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
+#define CHORD_INLINE_AVX512 __attribute__((target("avx512f,avx2,fma"), always_inline)) inline
+#else
+#define CHORD_X86_SIMD 0
+#endif
+
+namespace chord::cpu {
+
+// Ordered: each one includes the ones before it.
+enum class Isa { Portable = 0, Avx2 = 1, Avx512 = 2 };
+
+inline const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx2: return "avx2+fma";
+    case Isa::Avx512: return "avx512f";
+    default: return "portable";
+  }
+}
+
+// The best ISA this CPU and OS support (AVX2 needs FMA as well).
+inline Isa detected_isa() {
+#if CHORD_X86_SIMD
+  static const Isa isa = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return Isa::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+    return Isa::Portable;
+  }();
+  return isa;
+#else
+  return Isa::Portable;
+#endif
+}
+
+namespace isa_detail {
+// The cap set by set_isa_limit (a test hook): a global with a reason.
+inline std::atomic<int> limit{static_cast<int>(Isa::Avx512)};
+}  // namespace isa_detail
+
+// Caps the ISA the kernels use (Isa::Portable forces the portable code).
+inline void set_isa_limit(Isa isa) { isa_detail::limit.store(static_cast<int>(isa), std::memory_order_relaxed); }
+inline Isa isa_limit() { return static_cast<Isa>(isa_detail::limit.load(std::memory_order_relaxed)); }
+
+// The ISA the kernels use now: the detected one, capped by set_isa_limit.
+inline Isa active_isa() {
+  const int d = static_cast<int>(detected_isa()), l = isa_detail::limit.load(std::memory_order_relaxed);
+  return static_cast<Isa>(d < l ? d : l);
+}
+
+// Sets the cap for a scope and restores the previous one on exit.
+struct IsaLimitGuard {
+  Isa saved = isa_limit();
+  explicit IsaLimitGuard(Isa isa) { set_isa_limit(isa); }
+  ~IsaLimitGuard() { set_isa_limit(saved); }
+  IsaLimitGuard(const IsaLimitGuard&) = delete;
+  IsaLimitGuard& operator=(const IsaLimitGuard&) = delete;
+};
+
+}  // namespace chord::cpu

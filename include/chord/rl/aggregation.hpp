@@ -1,0 +1,143 @@
+#pragma once
+// How token losses become one scalar (ALGORITHMS.md section 3), with the
+// normalizers computed once per optimizer step.
+//
+// Every aggregation mode is linear in the token losses: scalar = sum_t w_t l_t,
+// where the weight w_t of a loss token depends only on counts over the whole
+// step and on the length of the token's own row:
+//
+//   token-mean            w = 1 / (loss tokens of the step)
+//   seq-mean-token-mean   w = 1 / (rows of the step * loss tokens of this row)
+//   seq-mean-token-sum    w = 1 / (rows of the step)
+//   constant              w = 1 / C
+//
+// ("rows" counts rows with at least one loss token; a row with none adds
+// nothing anywhere.) A StepNormalizer holds those step counts. Build it from
+// every micro-batch's mask and row kinds before the first backward, pass it to
+// each micro-batch's objective: the sum of the micro-batch losses (and of their
+// gradients) is then the loss of the whole step computed in one call, for
+// every mode. A row is never split across micro-batches.
+//
+// The objective keeps three groups of rows, each with its own normalizer:
+//   policy  on-policy and off-policy rows (L_policy: PPO and LUFFY-shaped tokens share one normalizer)
+//   sft     expert rows (L_SFT: the share of expert rows does not scale it)
+//   all     every row (the KL and entropy terms)
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chord/core/dtype.hpp"
+#include "chord/core/error.hpp"
+#include "chord/core/tensor.hpp"
+
+namespace chord::rl {
+
+// What a row of a training batch is, and so which loss its tokens get.
+enum class RowKind {
+  OnPolicy,   // sampled from the policy: PPO-clip token loss with its advantage (GRPO, CHORD, LUFFY)
+  OffPolicy,  // an expert demonstration inside a LUFFY group: shaped -A p / (p + gamma)
+  Expert,     // an expert demonstration for the SFT term (SFT, CHORD): -w lp, no advantage
+};
+
+enum class Aggregation { TokenMean, SeqMeanTokenMean, SeqMeanTokenSum, Constant };
+
+// Loss tokens and rows with at least one loss token.
+struct TokenCounts {
+  int64_t tokens = 0;
+  int64_t rows = 0;
+};
+
+// The weight of one loss token in a group's aggregated scalar. `step`: the
+// group's counts over the step; `row_tokens`: the loss tokens of the token's
+// row. An empty group gets weight 0 (it has no tokens to weigh).
+inline double aggregation_weight(Aggregation mode, double constant, const TokenCounts& step, int64_t row_tokens) {
+  switch (mode) {
+    case Aggregation::TokenMean: return step.tokens > 0 ? 1.0 / static_cast<double>(step.tokens) : 0.0;
+    case Aggregation::SeqMeanTokenMean:
+      return step.rows > 0 && row_tokens > 0 ? 1.0 / (static_cast<double>(step.rows) * static_cast<double>(row_tokens))
+                                             : 0.0;
+    case Aggregation::SeqMeanTokenSum: return step.rows > 0 ? 1.0 / static_cast<double>(step.rows) : 0.0;
+    case Aggregation::Constant: return 1.0 / constant;
+  }
+  return 0.0;
+}
+
+// The number of loss tokens of each row of a response mask [N, L] whose
+// values are 0 or 1 (anything else is an error).
+template <FloatingPoint T>
+std::vector<int64_t> row_token_counts(const char* op, const Tensor<T>& mask) {
+  check(mask.defined(), op, "the mask tensor is undefined");
+  check(mask.device().is_cpu(), op, "the mask must be a cpu tensor, got one on ", mask.device());
+  check(mask.dim() == 2, op, "the mask must have shape [N, L], got ", mask.shape());
+  const int64_t N = mask.shape()[0], L = mask.shape()[1];
+  std::vector<int64_t> counts(N, 0);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t t = 0; t < L; ++t) {
+      const T m = mask.data()[i * mask.strides()[0] + t * mask.strides()[1]];
+      check(m == T(0) || m == T(1), op, "mask values must be 0 or 1, got ", m, " at [", i, ", ", t, "]");
+      counts[i] += m == T(1);
+    }
+  return counts;
+}
+
+// The step's counts per group, summed over all micro-batches of the step.
+struct StepNormalizer {
+  TokenCounts policy = {};  // OnPolicy + OffPolicy rows
+  TokenCounts sft = {};     // Expert rows
+  TokenCounts all = {};     // every row
+
+  // Adds one micro-batch: mask [N, L] (0/1), kinds [N].
+  template <FloatingPoint T>
+  StepNormalizer& add(const Tensor<T>& mask, std::span<const RowKind> kinds) {
+    const std::vector<int64_t> counts = row_token_counts("StepNormalizer", mask);
+    check(kinds.size() == counts.size(), "StepNormalizer", kinds.size(), " row kinds for a mask of shape ",
+          mask.shape(), " (expected one kind per row)");
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      TokenCounts& group = kinds[i] == RowKind::Expert ? sft : policy;
+      for (TokenCounts* c : {&group, &all}) {
+        c->tokens += counts[i];
+        c->rows += counts[i] > 0;
+      }
+    }
+    return *this;
+  }
+
+  // The counts of a step that is one batch.
+  template <FloatingPoint T>
+  static StepNormalizer of(const Tensor<T>& mask, std::span<const RowKind> kinds) {
+    return StepNormalizer{}.add(mask, kinds);
+  }
+};
+
+// ---- names, for configuration files and command lines ----------------------------
+
+inline const char* to_string(Aggregation a) {
+  switch (a) {
+    case Aggregation::TokenMean: return "token-mean";
+    case Aggregation::SeqMeanTokenMean: return "seq-mean-token-mean";
+    case Aggregation::SeqMeanTokenSum: return "seq-mean-token-sum";
+    case Aggregation::Constant: return "constant";
+  }
+  return "?";
+}
+inline Aggregation aggregation_from_string(std::string_view name) {
+  for (Aggregation a : {Aggregation::TokenMean, Aggregation::SeqMeanTokenMean, Aggregation::SeqMeanTokenSum,
+                        Aggregation::Constant})
+    if (name == to_string(a)) return a;
+  fail("aggregation_from_string", "unknown aggregation '", std::string(name),
+       "' (expected token-mean, seq-mean-token-mean, seq-mean-token-sum or constant)");
+}
+
+inline const char* to_string(RowKind k) {
+  switch (k) {
+    case RowKind::OnPolicy: return "on-policy";
+    case RowKind::OffPolicy: return "off-policy";
+    case RowKind::Expert: return "expert";
+  }
+  return "?";
+}
+
+}  // namespace chord::rl
