@@ -2,9 +2,13 @@
 // shapes of a GPT train step (config S: B*T = 1024 rows, width 256) and of decoding.
 //
 //   build/bench/gemm [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only name,...] [--eigen]
+//                    [--isa avx512|avx2|portable] [--cpu-time]
 //
 // For every shape and thread count: the median and min-max time of N timed
 // repetitions (default 15) after warm-up, as GFLOP/s (2 M N K flops per product).
+// --cpu-time times the calling thread's CPU time instead of wall time: for tuning
+// single-thread kernels on a busy machine (another process's time slices are left out).
+// --isa caps the kernels chord may use (default: the best this CPU has).
 // --eigen also times the portable Eigen path (set_isa_limit(Isa::Portable)) in the
 // same run, alternating with chord's kernels, and prints the ratio.
 // Lines starting with "RESULT" are for bench/run_gemm.sh, which compares with
@@ -21,6 +25,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <time.h>
 #include <vector>
 
 #include <chord/backend/cpu/gemm.hpp>
@@ -95,7 +100,17 @@ struct Bench {
   }
 };
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+// Wall time, or with --cpu-time the CPU time of the calling thread: on a busy machine
+// that leaves out the time the thread waited for a core (meaningful for 1 thread only).
+bool g_cpu_time = false;
+double now() {
+  if (g_cpu_time) {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 Stats summarize(std::vector<double> t) {
   std::sort(t.begin(), t.end());
@@ -121,8 +136,15 @@ int main(int argc, char** argv) {
     } else if (arg == "--shapes" && i + 1 < argc) set = argv[++i];
     else if (arg == "--only" && i + 1 < argc) only = "," + std::string(argv[++i]) + ",";
     else if (arg == "--eigen") eigen = true;
+    else if (arg == "--cpu-time") g_cpu_time = true;
+    else if (arg == "--isa" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      chord::cpu::set_isa_limit(v == "avx2" ? chord::cpu::Isa::Avx2
+                                : v == "portable" ? chord::cpu::Isa::Portable
+                                                  : chord::cpu::Isa::Avx512);
+    }
     else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only a,b] [--eigen]\n",
+      std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only a,b] [--eigen] [--isa avx512|avx2|portable] [--cpu-time]\n",
                    argv[0]);
       return 2;
     }
@@ -166,7 +188,7 @@ int main(int argc, char** argv) {
                     se.median / sc.median);
       }
       std::printf("\n");
-      std::printf("RESULT %s %d %.3f\n", s.name.c_str(), t, gflops(s, sc.median));
+      std::printf("RESULT %s %d %.3f %.3f\n", s.name.c_str(), t, gflops(s, sc.median), gflops(s, sc.min));
       std::fflush(stdout);
     }
   }

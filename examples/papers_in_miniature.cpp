@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
     for (const auto& [metric, title] : curves) {
       io::Panel panel;
       panel.options = {.title = title, .x_label = "step", .y_label = "", .width = 640, .height = 400,
-                       .smoothing = metric.rfind("eval/", 0) == 0 ? 0.0 : 0.6};
+                       .smoothing = metric.rfind("eval/", 0) == 0 || metric == "mu" ? 0.0 : 0.6};
       for (rl::Method method : methods) {
         const std::string name = rl::to_string(method);
         const io::MetricsTable t = io::read_metrics(opt.out + "/" + name + "/metrics.jsonl");

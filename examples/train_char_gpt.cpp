@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
 
   Generator batch_gen(opt.seed + 1);
   std::vector<double> steps, train_loss, valid_steps, valid_loss;
-  io::ProgressLine progress(opt.steps);
+  io::Progress progress(opt.steps);
+  int64_t tokens_seen = 0;
   for (int step = 1; step <= opt.steps; ++step) {
     auto [x, y] = windows(train_ids, opt.batch, config.context_length, batch_gen);
     adamw.set_lr(schedule(step));
@@ -134,19 +135,22 @@ int main(int argc, char** argv) {
     adamw.step();
     steps.push_back(step);
     train_loss.push_back(loss.item());
-    progress.add_tokens(opt.batch * config.context_length);
+    tokens_seen += opt.batch * config.context_length;
     if (step % 50 == 0 || step == opt.steps) {
       valid_steps.push_back(step);
       valid_loss.push_back(validation_loss());
-      std::printf("%s\n", progress.line(step, {{"loss", train_loss.back()}, {"val", valid_loss.back()}}).c_str());
+      std::printf("%s\n", progress.line(step, {{"loss", train_loss.back()}, {"val", valid_loss.back()}}, tokens_seen).c_str());
       std::fflush(stdout);
     }
   }
 
   const std::string plot_path = opt.out + "/loss.png", checkpoint = opt.out + "/model.safetensors";
-  io::save_line_plot(plot_path, {{"train", steps, train_loss}, {"validation", valid_steps, valid_loss}},
+  // The training loss is noisy (one batch per step): smoothed, as TensorBoard does; the
+  // validation loss (the same held-out windows every time) is drawn as measured.
+  io::save_line_plot(plot_path,
+                     {{"train (smoothed)", steps, io::ema(train_loss, 0.9)}, {"validation", valid_steps, valid_loss}},
                      {.title = "char-level GPT on generated sentences", .x_label = "step",
-                      .y_label = "cross-entropy (nats/char)", .smoothing = 0.9});
+                      .y_label = "cross-entropy (nats/char)"});
   io::save_gpt(checkpoint, model, &tokenizer);
 
   // Greedy continuations of a few prompts, one token at a time through the KV cache.

@@ -295,6 +295,18 @@ TEST_CASE("causal_attention gives zeros for queries that see no key and passes t
   check_values(y, naive_attention(q, k, v, {3, 5}).to_vector(), 1e-12);
 }
 
+TEST_CASE("causal_attention of empty shapes: no queries, or a head size of 0") {
+  auto q = TensorD::zeros({2, 3, 0, 4}).set_requires_grad();
+  auto kv = TensorD::ones({2, 3, 5, 4}).set_requires_grad();
+  const TensorD y = causal_attention(q, kv, kv);
+  CHECK(y.shape() == Shape{2, 3, 0, 4});
+  y.backward(TensorD::zeros(y.shape()));
+  check_values(kv.grad(), std::vector<double>(2 * 3 * 5 * 4, 0.0), 0.0);
+  const TensorD empty_heads = causal_attention(TensorD::zeros({1, 2, 3, 0}), TensorD::zeros({1, 2, 3, 0}),
+                                               TensorD::zeros({1, 2, 3, 0}));
+  CHECK(empty_heads.shape() == Shape{1, 2, 3, 0});
+}
+
 TEST_CASE("causal_attention rejects bad shapes and key_start") {
   const TensorD q = TensorD::zeros({2, 3, 4, 5}), kv = TensorD::zeros({2, 3, 6, 5});
   CHORD_CHECK_ERROR(causal_attention(TensorD::zeros({3, 4, 5}), kv, kv),
@@ -332,17 +344,30 @@ TEST_CASE("the attention kernels' vectorizable exp is within a few ulp of std::e
     CHECK(vector_exp(-std::numeric_limits<T>::infinity()) == T(0));
     CHECK(vector_exp(T(-1e30)) == T(0));
     CHECK(std::isnan(vector_exp(std::numeric_limits<T>::quiet_NaN())));
-    // And the row helper: every ISA gives exp(x - shift) and its sum.
-    std::vector<T> row{T(0.5), T(-1), T(2), T(-300)}, expected = row;
+    // And the row kernels, portable and for this CPU: the first 4 of 5 keys visible.
     for (cpu::Isa isa : {cpu::Isa::Portable, cpu::detected_isa()}) {
-      std::vector<T> x = row;
-      const T sum = cpu::attention_detail::exp_shifted(isa, x.data(), static_cast<int64_t>(x.size()), T(2));
+      INFO(cpu::isa_name(isa));
+      const std::vector<T> row{T(0.5), T(-1), T(2), T(-300), T(7)};
+      std::vector<T> p = row;
+      const auto stats = cpu::attention_detail::softmax_numerators(isa, p.data(), 5, 4);
+      CHECK(stats.max == T(2));
       T want_sum = 0;
-      for (std::size_t i = 0; i < row.size(); ++i) {
-        CHECK(std::abs(x[i] - std::exp(row[i] - T(2))) <= 4 * std::numeric_limits<T>::epsilon());
-        want_sum += std::exp(row[i] - T(2));
+      for (int c = 0; c < 4; ++c) {
+        CHECK(std::abs(p[c] - std::exp(row[c] - T(2))) <= 4 * std::numeric_limits<T>::epsilon());
+        want_sum += std::exp(row[c] - T(2));
       }
-      CHECK(std::abs(sum - want_sum) <= 8 * std::numeric_limits<T>::epsilon());
+      CHECK(p[4] == T(0));
+      CHECK(std::abs(stats.sum - want_sum) <= 8 * std::numeric_limits<T>::epsilon());
+      // p = exp(x - lse), ds = p * (ds - delta), hidden keys 0.
+      std::vector<T> q = row, ds{T(1), T(2), T(3), T(4), T(5)};
+      cpu::attention_detail::probabilities_and_grads(isa, q.data(), ds.data(), 5, 4, T(3), T(0.5));
+      for (int c = 0; c < 4; ++c) {
+        const T pc = std::exp(row[c] - T(3));
+        CHECK(std::abs(q[c] - pc) <= 4 * std::numeric_limits<T>::epsilon() * pc);
+        CHECK(std::abs(ds[c] - pc * (T(c + 1) - T(0.5))) <= 8 * std::numeric_limits<T>::epsilon() * pc * (c + 1));
+      }
+      CHECK(q[4] == T(0));
+      CHECK(ds[4] == T(0));
     }
   };
   check_type(0.0f, 2.0);

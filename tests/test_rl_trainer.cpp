@@ -189,7 +189,8 @@ TEST_CASE("every method runs, logs ALGORITHMS.md's metrics, and resuming from a 
     std::filesystem::remove_all(dir);
     const rl::TrainerOptions options =
         quiet({.method = method, .steps = 4, .prompts_per_step = 2, .group_size = 4, .expert_rows_per_step = 3,
-               .sft_steps = 2, .micro_batch_rows = 6, .max_new_tokens = 6, .eval_every = 2, .out_dir = dir});
+               .sft_steps = 2, .mu_decay_steps = 2, .micro_batch_rows = 6, .max_new_tokens = 6, .eval_every = 2,
+               .out_dir = dir});
     nn::GPT<float> straight(toy_config(tok), 21);
     rl::Trainer<float>(straight, tok, env, options).train();
 
@@ -208,7 +209,7 @@ TEST_CASE("every method runs, logs ALGORITHMS.md's metrics, and resuming from a 
     CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 
     const auto table = io::read_metrics(dir + "/metrics.jsonl");
-    CHECK(table.size() == 4);
+    CHECK(table.size() == 5);  // the evaluation before step 1, then 4 steps
     for (const char* name : {"loss/policy", "loss/sft", "mu", "entropy", "grad_norm", "lr", "timing/train_s",
                              "eval/toy/pass@1", "eval/toy/pass@k"})
       CHECK_MESSAGE(table.has(name), name);
@@ -217,9 +218,12 @@ TEST_CASE("every method runs, logs ALGORITHMS.md's metrics, and resuming from a 
                                "ppo_kl", "response_length/mean", "response_length/clip_ratio", "timing/rollout_s"})
         CHECK_MESSAGE(table.has(name), name);
     if (method == rl::Method::CHORDMu) {
-      const auto mu = table.column("mu");
-      CHECK(mu[0] == doctest::Approx(0.9 - 0.85 * 0.5 * (1 - std::cos(3.14159265358979 * 0 / 2))));
-      CHECK(mu.back() == doctest::Approx(0.05));
+      // D = 2: mu(1) = 0.05 + 0.85 * 0.5 * (1 + cos(pi / 2)), then the valley from step 2 on.
+      const auto [steps_logged, mu] = table.xy("mu");
+      REQUIRE(mu.size() == 4);
+      CHECK(mu[0] == doctest::Approx(0.05 + 0.85 * 0.5));
+      CHECK(mu[1] == doctest::Approx(0.05));
+      CHECK(mu[3] == doctest::Approx(0.05));
     }
   }
   std::filesystem::remove_all(dir);

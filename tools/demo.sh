@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds and runs chord's main demo.
+# Builds and runs chord's main demo, the papers in miniature (examples/papers_in_miniature.cpp):
+# the base policy, then SFT, GRPO, SFT-then-RL, LUFFY, CHORD-mu and CHORD-phi from it, evaluated,
+# with results.md and curves.png in runs/miniature/. About 15 minutes on 2 cores; --quick: 2.
 #
 #   bash tools/demo.sh [arguments for the demo]
 #
@@ -8,7 +10,7 @@
 set -euo pipefail
 
 # The demo: a program in examples/ (examples/$DEMO.cpp -> build/examples/$DEMO).
-DEMO=autograd_basics
+DEMO=papers_in_miniature
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=tools/common.sh

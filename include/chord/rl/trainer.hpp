@@ -64,7 +64,7 @@ struct TrainerOptions {
   double beta = 0.0;                 // KL to the initial policy (k3); > 0 keeps a frozen copy
   std::optional<ObjectiveOptions> objective_override = std::nullopt;  // replaces the method's options
 
-  int64_t eval_every = 0;            // 0 = only at the end
+  int64_t eval_every = 0;            // also before step 1 when > 0; 0 = only at the end
   EvalOptions eval = {};
   int64_t checkpoint_every = 0;      // 0 = only at the end (when out_dir is set)
   std::string out_dir = "";          // metrics.jsonl/.csv, checkpoints; "" = nothing written
@@ -124,6 +124,10 @@ class Trainer {
     open_logger();
     io::Progress progress(options_.steps, {}, step_);
     std::vector<SplitScore> scores;
+    if (step_ == 0 && options_.eval_every > 0) {  // where the curves start
+      scores = evaluate(policy_, tokenizer_, env_, options_.eval);
+      record(eval_metrics(scores));
+    }
     while (step_ < options_.steps) {
       MetricRow row = train_step();
       const bool last = step_ == options_.steps;

@@ -345,8 +345,8 @@ GenerationResult<T> generate(nn::GPT<T>& model, const Tensor<int64_t>& prompts, 
 }
 
 // Text prompts through a tokenizer: each completion's text is filled in (special tokens dropped).
-// eos_id -1 becomes the tokenizer's EOS and pad_id its PAD; a prompt that encodes to nothing
-// becomes the BOS token.
+// Each prompt starts with the tokenizer's BOS token, as every row chord trains on does (rl/rows.hpp);
+// eos_id -1 becomes the tokenizer's EOS and pad_id its PAD.
 template <FloatingPoint T>
 GenerationResult<T> generate(nn::GPT<T>& model, const io::Tokenizer& tokenizer,
                              const std::vector<std::string>& prompts, SampleOptions options = {}, int64_t n = 1) {
@@ -356,10 +356,7 @@ GenerationResult<T> generate(nn::GPT<T>& model, const io::Tokenizer& tokenizer,
   options.pad_id = tokenizer.pad_id();
   std::vector<std::vector<int64_t>> ids;
   ids.reserve(prompts.size());
-  for (const std::string& prompt : prompts) {
-    ids.push_back(tokenizer.encode(prompt));
-    if (ids.back().empty()) ids.back().push_back(tokenizer.bos_id());
-  }
+  for (const std::string& prompt : prompts) ids.push_back(tokenizer.encode(prompt, /*add_bos=*/true));
   GenerationResult<T> out = generate(model, ids, options, n);
   for (Completion<T>& c : out.completions) {
     std::vector<int64_t> printable;  // ids past the tokenizer's vocabulary (an untrained model may emit them) dropped

@@ -15,11 +15,13 @@
 //   dS = P * (dP - delta),  delta_i = rowsum(dO * O)_i = sum_j P_ij dP_ij
 //   dQ = scale * dS K,   dK = scale * dS^T Q,   dV = P^T dO
 //
-// The products are cpu::gemm calls made inside parallel regions, so each runs
-// serially on its thread. Work is split by (batch, head) and query blocks (or
-// key blocks for dK, dV) of fixed sizes; every output element is written by
-// one task, in an order that depends only on the sizes: the results are
-// bit-identical for any number of threads.
+// The products are cpu::gemm calls on the strided rows in place, made inside
+// the parallel loops (so each runs serially on its thread). Work is split by
+// (batch, head) and query blocks (or key blocks for dK, dV) of fixed sizes;
+// every output element is written by one task, in an order that depends only
+// on the sizes: the results are bit-identical for any number of threads. The
+// row kernels (softmax numerators, probabilities and score gradients) have an
+// AVX2 build chosen at run time (active_isa()), like the GEMM's micro-kernels.
 
 #include <algorithm>
 #include <bit>
@@ -97,9 +99,11 @@ inline T vector_exp(T x) {
   const Bits above_lo = -static_cast<Bits>(std::isgreater(x, C::lo));  // all ones where x > lo (not for NaN)
   const Bits below_hi = -static_cast<Bits>(std::isless(x, C::hi));
   const T xc = std::bit_cast<T>(select(above_lo, select(below_hi, bits(x), bits(C::hi)), bits(C::lo)));  // clamped
-  const T t = xc * T(1.44269504088896340736) + C::round;  // round(x / ln2) lands in the low mantissa bits
-  const T n = t - C::round;
-  const Bits ni = bits(t) - bits(C::round);
+  // round(x / ln2) lands in the low mantissa bits of t; read there, not as t - round, which
+  // -ffast-math could fold to x / ln2.
+  const T t = xc * T(1.44269504088896340736) + C::round;
+  const int32_t ni = static_cast<int32_t>(bits(t)) - static_cast<int32_t>(bits(C::round));
+  const T n = static_cast<T>(ni);
   const T r = (xc - n * C::ln2_hi) - n * C::ln2_lo;
   T p;
   if constexpr (sizeof(T) == 4) {
@@ -126,7 +130,7 @@ inline T vector_exp(T x) {
     p = p * r + T(1);
     p = p * r + T(1);
   }
-  const T y = p * std::bit_cast<T>(static_cast<Bits>((ni + C::bias) << C::mantissa));
+  const T y = p * std::bit_cast<T>(static_cast<Bits>(static_cast<Bits>(ni + C::bias) << C::mantissa));
   const Bits nan = -static_cast<Bits>(std::isunordered(x, x));
   return std::bit_cast<T>(select(above_lo, bits(y), select(nan, bits(x), bits(T(0)))));
 }
@@ -145,7 +149,7 @@ inline RowStats<T> softmax_numerators(T* p, int64_t n, int64_t seen) {
   std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
   T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
-  for (int64_t c = 0; c < n; ++c) m = std::max(m, p[c]);
+  for (int64_t c = 0; c < n; ++c) m = p[c] > m ? p[c] : m;  // this form becomes vmaxps; std::max does not
   T sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t c = 0; c < n; ++c) {
@@ -253,7 +257,7 @@ void attention_forward(const AttentionSizes& s, HeadsView<const T> q, HeadsView<
   const Isa isa = active_isa();
   parallel_for(s.B * s.H * blocks, 2 * Br * std::max<int64_t>(s.Tk, 1) * std::max<int64_t>(s.D, 1),
                [&](int64_t first, int64_t last) {
-    std::vector<T> p(static_cast<std::size_t>(Br * s.Tk));  // [rows, n] scratch: scores, then softmax numerators
+    std::vector<T> p(static_cast<std::size_t>(std::min(Br, s.Tq) * s.Tk));  // [rows, n]: scores, then numerators
     T inv_sum[kQueryBlock];                                   // [rows]: 1 / sum of each row's numerators
     for (int64_t task = first; task < last; ++task) {
       const int64_t bh = task / blocks, b = bh / s.H, h = bh % s.H;
@@ -358,7 +362,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   if (heads >= kHeadsPerFusedBackward) {
     // One task per head: its query blocks in order, dK and dV accumulated across them.
     parallel_for(heads, work_per_head, [&](int64_t first, int64_t last) {
-      std::vector<T> p(static_cast<std::size_t>(Br * Tk)), ds(need_ds ? p.size() : 0);  // [Br, Tk] each
+      std::vector<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Tk)), ds(need_ds ? p.size() : 0);  // [Br, Tk] each
       for (int64_t bh = first; bh < last; ++bh) {
         const int64_t b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
         const HeadGrads<T> g = head_of(bh);
@@ -380,7 +384,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   // Few heads: a dQ pass over (head, query block) tasks ...
   if (want_q)
     parallel_for(heads * q_blocks, work_per_head / std::max<int64_t>(q_blocks, 1), [&](int64_t first, int64_t last) {
-      std::vector<T> p(static_cast<std::size_t>(Br * Tk)), ds(p.size());  // [Br, Tk] each
+      std::vector<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Tk)), ds(p.size());  // [Br, Tk] each
       for (int64_t task = first; task < last; ++task) {
         const int64_t bh = task / q_blocks, b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
         const int64_t i0 = (task % q_blocks) * Br, i1 = std::min(Tq, i0 + Br), j1 = Tk - Tq + i1;
@@ -393,7 +397,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   if (!(want_k || want_v)) return;
   const int64_t Bc = kKeyBlock, k_blocks = (Tk + Bc - 1) / Bc;
   parallel_for(heads * k_blocks, work_per_head / std::max<int64_t>(k_blocks, 1), [&](int64_t first, int64_t last) {
-    std::vector<T> p(static_cast<std::size_t>(Br * Bc)), ds(need_ds ? p.size() : 0);  // [Br, Bc] each
+    std::vector<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Bc)), ds(need_ds ? p.size() : 0);  // [Br, Bc] each
     for (int64_t task = first; task < last; ++task) {
       const int64_t bh = task / k_blocks, b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
       const int64_t c0 = (task % k_blocks) * Bc, c1 = std::min(Tk, c0 + Bc), j0 = std::max(c0, ks);
