@@ -330,21 +330,10 @@ TEST_CASE("causal_attention rejects bad shapes and key_start") {
   CHECK_NOTHROW(causal_attention(q, kv, kv, Tensor<int64_t>::from_vector({6, 0})));
 }
 
-TEST_CASE("the attention kernels' vectorizable exp is within a few ulp of std::exp, 0 far below, NaN for NaN") {
-  auto check_type = [](auto zero, double max_ulps) {
+TEST_CASE("the attention row kernels: softmax numerators, probabilities and score gradients, hidden keys 0") {
+  auto check_type = [](auto zero) {
     using T = decltype(zero);
-    using cpu::attention_detail::vector_exp;
-    double worst = 0;
-    for (double x = -85; x < 85; x += 0.0137) {
-      const T got = vector_exp(static_cast<T>(x)), want = std::exp(static_cast<T>(x));
-      worst = std::max(worst, std::abs(static_cast<double>(got) - want) / want);
-    }
-    CHECK(worst <= max_ulps * std::numeric_limits<T>::epsilon());
-    CHECK(vector_exp(T(0)) == T(1));
-    CHECK(vector_exp(-std::numeric_limits<T>::infinity()) == T(0));
-    CHECK(vector_exp(T(-1e30)) == T(0));
-    CHECK(std::isnan(vector_exp(std::numeric_limits<T>::quiet_NaN())));
-    // And the row kernels, portable and for this CPU: the first 4 of 5 keys visible.
+    // Portable and for this CPU: the first 4 of 5 keys visible.
     for (cpu::Isa isa : {cpu::Isa::Portable, cpu::detected_isa()}) {
       INFO(cpu::isa_name(isa));
       const std::vector<T> row{T(0.5), T(-1), T(2), T(-300), T(7)};
@@ -370,6 +359,6 @@ TEST_CASE("the attention kernels' vectorizable exp is within a few ulp of std::e
       CHECK(ds[4] == T(0));
     }
   };
-  check_type(0.0f, 2.0);
-  check_type(0.0, 2.0);
+  check_type(0.0f);
+  check_type(0.0);
 }

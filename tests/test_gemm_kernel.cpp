@@ -2,8 +2,7 @@
 // AVX2+FMA, the portable Eigen path) against a naive triple loop in double: many shapes
 // (1x1, tall, wide, K = 0, K = 1, sizes that are no multiple of any tile or cache block),
 // every operand layout (row-major, column-major, padded, step-2, transposed views),
-// alpha and accumulate; bit-identical results for 1 and 2 threads; and the vectorized
-// exp / tanh of cpu/vector_math.hpp against std::exp / std::tanh.
+// alpha and accumulate; bit-identical results for 1 and 2 threads.
 
 #include <cmath>
 #include <cstring>
@@ -15,7 +14,6 @@
 #include <chord/backend/cpu/gemm.hpp>
 #include <chord/backend/cpu/isa.hpp>
 #include <chord/backend/cpu/parallel.hpp>
-#include <chord/backend/cpu/vector_math.hpp>
 
 #include "test_util.hpp"
 

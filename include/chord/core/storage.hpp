@@ -11,22 +11,11 @@
 #include <memory>
 #include <new>
 
+#include "chord/core/allocator.hpp"
 #include "chord/core/device.hpp"
 #include "chord/core/error.hpp"
 
 namespace chord {
-
-inline constexpr std::size_t kCpuAlignment = 64;  // one cache line; AVX-512 friendly
-
-// 64-byte aligned host allocation. Returns nullptr for zero bytes.
-inline void* cpu_allocate(std::size_t bytes) {
-  if (bytes == 0) return nullptr;
-  const std::size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-  void* p = std::aligned_alloc(kCpuAlignment, rounded);
-  if (!p) fail("allocate", "out of memory allocating ", bytes, " bytes on the cpu");
-  return p;
-}
-inline void cpu_free(void* p) { std::free(p); }
 
 template <class T>
 class Storage {
@@ -41,7 +30,7 @@ class Storage {
     }
     data_ = static_cast<T*>(cpu_allocate(static_cast<std::size_t>(count) * sizeof(T)));
   }
-  ~Storage() { cpu_free(data_); }
+  ~Storage() { cpu_free(data_, static_cast<std::size_t>(count_) * sizeof(T)); }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 

@@ -12,11 +12,15 @@
 #include <numbers>
 
 #include "chord/autograd/node.hpp"
+#include "chord/backend/cpu/activation.hpp"
+#include "chord/backend/cpu/vector_math.hpp"
 #include "chord/ops/elementwise.hpp"
 
 namespace chord::ops {
 
 // out = f(x), with grad_x = grad * df(x, out): the pattern of every op here.
+// exp, tanh and sigmoid use cpu::vector_exp / vector_tanh (within 1-2 ulp of libm),
+// which vectorize where libm's functions would keep the loop scalar.
 template <FloatingPoint T, class F, class DF>
 Tensor<T> unary_op(const char* op, const char* node_name, const Tensor<T>& x, F f, DF df) {
   Tensor<T> out = map_new<T>(op, x, f);
@@ -32,7 +36,7 @@ Tensor<T> unary_op(const char* op, const char* node_name, const Tensor<T>& x, F 
 
 template <FloatingPoint T>
 Tensor<T> exp(const Tensor<T>& x) {
-  return unary_op("exp", "ExpBackward", x, [](T v) { return std::exp(v); }, [](T, T y) { return y; });
+  return unary_op("exp", "ExpBackward", x, [](T v) { return cpu::vector_exp(v); }, [](T, T y) { return y; });
 }
 
 template <FloatingPoint T>
@@ -54,17 +58,14 @@ Tensor<T> abs(const Tensor<T>& x) {
 
 template <FloatingPoint T>
 Tensor<T> tanh(const Tensor<T>& x) {
-  return unary_op("tanh", "TanhBackward", x, [](T v) { return std::tanh(v); }, [](T, T y) { return T(1) - y * y; });
+  return unary_op("tanh", "TanhBackward", x, [](T v) { return cpu::vector_tanh(v); },
+                  [](T, T y) { return T(1) - y * y; });
 }
 
 template <FloatingPoint T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
-  // Written so that neither branch overflows: exp of a non-positive number only.
-  auto f = [](T v) {
-    if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-    const T e = std::exp(v);
-    return e / (T(1) + e);
-  };
+  // vector_exp(-v) is +inf for very negative v (never NaN), which gives 0.
+  auto f = [](T v) { return T(1) / (T(1) + cpu::vector_exp(-v)); };
   return unary_op("sigmoid", "SigmoidBackward", x, f, [](T, T y) { return y * (T(1) - y); });
 }
 
@@ -76,17 +77,24 @@ Tensor<T> relu(const Tensor<T>& x) {
 
 // GELU, tanh approximation (GPT-2):
 //   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
-//   gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+// through the vectorized kernels of backend/cpu/activation.hpp (one exp per element).
 template <FloatingPoint T>
 Tensor<T> gelu(const Tensor<T>& x) {
-  static constexpr T kSqrt2OverPi = T(0.7978845608028654);
-  static constexpr T kCubic = T(0.044715);
-  auto f = [](T v) { return T(0.5) * v * (T(1) + std::tanh(kSqrt2OverPi * (v + kCubic * v * v * v))); };
-  auto df = [](T v, T) {
-    const T t = std::tanh(kSqrt2OverPi * (v + kCubic * v * v * v));
-    return T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * kSqrt2OverPi * (T(1) + T(3) * kCubic * v * v);
-  };
-  return unary_op("gelu", "GeluBackward", x, f, df);
+  const char* op = "gelu";
+  check_defined(op, x);
+  check_cpu(op, x);
+  const Tensor<T> input = dense(x);
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  cpu::gelu_forward(input.data(), out.data(), input.numel());
+  if (autograd::needs_grad(x))
+    autograd::record("GeluBackward", out, {x}, [saved = autograd::SavedTensor<T>(input, op), op](const Tensor<T>& g) {
+      const Tensor<T>& xs = saved.get();
+      const Tensor<T> grad = dense(g);
+      Tensor<T> dx = Tensor<T>::empty(xs.shape(), xs.device());
+      cpu::gelu_backward(xs.data(), grad.data(), dx.data(), xs.numel());
+      return std::vector<Tensor<T>>{dx};
+    });
+  return out;
 }
 
 // Limits x to [lo, hi]; either bound may be +-infinity to leave that side open.

@@ -20,11 +20,11 @@
 // (batch, head) and query blocks (or key blocks for dK, dV) of fixed sizes;
 // every output element is written by one task, in an order that depends only
 // on the sizes: the results are bit-identical for any number of threads. The
-// row kernels (softmax numerators, probabilities and score gradients) have an
-// AVX2 build chosen at run time (active_isa()), like the GEMM's micro-kernels.
+// row kernels (softmax numerators, probabilities and score gradients) run
+// through run_kernel (vector_math.hpp): AVX-512 or AVX2 builds chosen at run
+// time (active_isa()), like the GEMM's micro-kernels.
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -33,6 +33,7 @@
 #include "chord/backend/cpu/gemm.hpp"
 #include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cpu/vector_math.hpp"
 
 namespace chord::cpu {
 
@@ -65,76 +66,6 @@ T scale_of(int64_t D) {
   return D > 0 ? T(1) / std::sqrt(static_cast<T>(D)) : T(1);
 }
 
-// exp(x) from arithmetic and bit operations only, so that a loop of it
-// vectorizes (libm's exp is one call per element): x = n ln2 + r with
-// |r| <= ln2 / 2 (Cody-Waite), exp(r) by a polynomial (Cephes' expf for float,
-// Taylor to r^13 for double: within 1-2 ulp of libm), 2^n put into the exponent
-// bits. Below the smallest normal result it gives 0; NaN gives NaN. The
-// selects are bit masks from quiet comparisons: ternaries on floats are not
-// if-converted under -ftrapping-math (the default), so they would keep the
-// loop scalar.
-template <class T>
-struct ExpConstants;
-template <>
-struct ExpConstants<float> {
-  using Bits = int32_t;
-  static constexpr float lo = -87.33f, hi = 88.0f, round = 12582912.0f;  // round: 1.5 * 2^23
-  static constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-  static constexpr int mantissa = 23, bias = 127;
-};
-template <>
-struct ExpConstants<double> {
-  using Bits = int64_t;
-  static constexpr double lo = -708.39, hi = 709.0, round = 6755399441055744.0;  // round: 1.5 * 2^52
-  static constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-  static constexpr int mantissa = 52, bias = 1023;
-};
-
-template <class T>
-inline T vector_exp(T x) {
-  using C = ExpConstants<T>;
-  using Bits = typename C::Bits;
-  auto bits = [](T v) { return std::bit_cast<Bits>(v); };
-  auto select = [](Bits mask, Bits a, Bits b) { return (a & mask) | (b & ~mask); };  // mask ? a : b
-  const Bits above_lo = -static_cast<Bits>(std::isgreater(x, C::lo));  // all ones where x > lo (not for NaN)
-  const Bits below_hi = -static_cast<Bits>(std::isless(x, C::hi));
-  const T xc = std::bit_cast<T>(select(above_lo, select(below_hi, bits(x), bits(C::hi)), bits(C::lo)));  // clamped
-  // round(x / ln2) lands in the low mantissa bits of t; read there, not as t - round, which
-  // -ffast-math could fold to x / ln2.
-  const T t = xc * T(1.44269504088896340736) + C::round;
-  const int32_t ni = static_cast<int32_t>(bits(t)) - static_cast<int32_t>(bits(C::round));
-  const T n = static_cast<T>(ni);
-  const T r = (xc - n * C::ln2_hi) - n * C::ln2_lo;
-  T p;
-  if constexpr (sizeof(T) == 4) {
-    p = T(1.9875691500e-4);
-    p = p * r + T(1.3981999507e-3);
-    p = p * r + T(8.3334519073e-3);
-    p = p * r + T(4.1665795894e-2);
-    p = p * r + T(1.6666665459e-1);
-    p = p * r + T(5.0000001201e-1);
-    p = p * (r * r) + r + T(1);
-  } else {
-    p = T(1.0 / 6227020800.0);  // 1 / 13!, then down to 1 / 0!
-    p = p * r + T(1.0 / 479001600.0);
-    p = p * r + T(1.0 / 39916800.0);
-    p = p * r + T(1.0 / 3628800.0);
-    p = p * r + T(1.0 / 362880.0);
-    p = p * r + T(1.0 / 40320.0);
-    p = p * r + T(1.0 / 5040.0);
-    p = p * r + T(1.0 / 720.0);
-    p = p * r + T(1.0 / 120.0);
-    p = p * r + T(1.0 / 24.0);
-    p = p * r + T(1.0 / 6.0);
-    p = p * r + T(0.5);
-    p = p * r + T(1);
-    p = p * r + T(1);
-  }
-  const T y = p * std::bit_cast<T>(static_cast<Bits>(static_cast<Bits>(ni + C::bias) << C::mantissa));
-  const Bits nan = -static_cast<Bits>(std::isunordered(x, x));
-  return std::bit_cast<T>(select(above_lo, bits(y), select(nan, bits(x), bits(T(0)))));
-}
-
 // Row kernels on one query's scores p[0, n) against n keys of which the first
 // `seen` (>= 1) are visible. They run over all n entries, the hidden ones set to
 // -inf (whose exp is 0), so that blocks of equal rows vectorize without tails.
@@ -144,59 +75,45 @@ template <class T>
 struct RowStats {
   T max, sum;
 };
-template <class T>
-inline RowStats<T> softmax_numerators(T* p, int64_t n, int64_t seen) {
-  std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
-  T m = -std::numeric_limits<T>::infinity();
+struct SoftmaxNumerators {
+  template <class T>
+  static void run(T* p, int64_t n, int64_t seen, RowStats<T>* stats) {
+    std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
+    T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
-  for (int64_t c = 0; c < n; ++c) m = p[c] > m ? p[c] : m;  // this form becomes vmaxps; std::max does not
-  T sum = 0;
+    for (int64_t c = 0; c < n; ++c) m = p[c] > m ? p[c] : m;  // this form becomes vmaxps; std::max does not
+    T sum = 0;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t c = 0; c < n; ++c) {
-    p[c] = vector_exp(p[c] - m);
-    sum += p[c];
+    for (int64_t c = 0; c < n; ++c) {
+      p[c] = vector_exp(p[c] - m);
+      sum += p[c];
+    }
+    *stats = {m, sum};
   }
-  return {m, sum};
+};
+template <class T>
+RowStats<T> softmax_numerators(Isa isa, T* p, int64_t n, int64_t seen) {
+  RowStats<T> stats;
+  run_kernel<SoftmaxNumerators>(isa, p, n, seen, &stats);
+  return stats;
 }
 
 // The backward's probabilities and score gradients: p[c] = exp(p[c] - lse) (0 for
 // hidden keys) and, when ds is not null, ds[c] = p[c] * (ds[c] - delta).
-template <class T>
-inline void probabilities_and_grads(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
-  std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
+struct ProbabilitiesAndGrads {
+  template <class T>
+  static void run(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
+    std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
 #pragma omp simd
-  for (int64_t c = 0; c < n; ++c) p[c] = vector_exp(p[c] - lse);
-  if (!ds) return;
+    for (int64_t c = 0; c < n; ++c) p[c] = vector_exp(p[c] - lse);
+    if (!ds) return;
 #pragma omp simd
-  for (int64_t c = 0; c < n; ++c) ds[c] = p[c] * (ds[c] - delta);
-}
-
-// The same, compiled for AVX2 (8 floats or 4 doubles a step), chosen at run time.
-#if CHORD_X86_SIMD
-template <class T>
-CHORD_TARGET_AVX2 RowStats<T> softmax_numerators_avx2(T* p, int64_t n, int64_t seen) {
-  return softmax_numerators(p, n, seen);
-}
-template <class T>
-CHORD_TARGET_AVX2 void probabilities_and_grads_avx2(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
-  probabilities_and_grads(p, ds, n, seen, lse, delta);
-}
-#endif
-template <class T>
-RowStats<T> softmax_numerators(Isa isa, T* p, int64_t n, int64_t seen) {
-#if CHORD_X86_SIMD
-  if (isa >= Isa::Avx2) return softmax_numerators_avx2(p, n, seen);
-#endif
-  (void)isa;
-  return softmax_numerators(p, n, seen);
-}
+    for (int64_t c = 0; c < n; ++c) ds[c] = p[c] * (ds[c] - delta);
+  }
+};
 template <class T>
 void probabilities_and_grads(Isa isa, T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
-#if CHORD_X86_SIMD
-  if (isa >= Isa::Avx2) return probabilities_and_grads_avx2(p, ds, n, seen, lse, delta);
-#endif
-  (void)isa;
-  probabilities_and_grads(p, ds, n, seen, lse, delta);
+  run_kernel<ProbabilitiesAndGrads>(isa, p, ds, n, seen, lse, delta);
 }
 
 // How many of the keys [j0, j0 + n) query i sees (they are a prefix: j0 >= key_start).
