@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "chord/core/error.hpp"
@@ -148,5 +149,37 @@ class CpuCachingAllocator {
 inline void* cpu_allocate(std::size_t bytes) { return CpuCachingAllocator::instance().allocate(bytes); }
 // Frees memory from cpu_allocate(bytes) (the same byte count).
 inline void cpu_free(void* p, std::size_t bytes) { CpuCachingAllocator::instance().deallocate(p, bytes); }
+
+// An uninitialised scratch array of `count` T from the caching allocator, freed when it goes
+// out of scope: what kernels use for temporary buffers (a std::vector would zero it, and a
+// large one would be fresh pages every call).
+template <class T>
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  explicit HostBuffer(std::size_t count) : count_(count), data_(static_cast<T*>(cpu_allocate(count * sizeof(T)))) {}
+  ~HostBuffer() { cpu_free(data_, count_ * sizeof(T)); }
+  HostBuffer(HostBuffer&& other) noexcept : count_(other.count_), data_(other.data_) {
+    other.count_ = 0;
+    other.data_ = nullptr;
+  }
+  HostBuffer& operator=(HostBuffer&& other) noexcept {
+    std::swap(count_, other.count_);
+    std::swap(data_, other.data_);
+    return *this;
+  }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  std::size_t size() const { return count_; }
+  T& operator[](std::size_t i) { return data_[i]; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+
+ private:
+  std::size_t count_ = 0;
+  T* data_ = nullptr;
+};
 
 }  // namespace chord

@@ -83,6 +83,10 @@ inline constexpr int kDotCols = 4;
 // (P a multiple of 8): a micro-panel packed from lines that are contiguous along k.
 template <class T>
 using PackFn = void (*)(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_r);
+// dst[k * P + r] = src[r + k * s_k] for r < rows, k < kc; 0 for rows <= r < P. dst: [kc, P]
+// (P a multiple of the vector width): a micro-panel packed from a matrix contiguous along r.
+template <class T>
+using PackRowsFn = void (*)(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_k);
 
 inline constexpr int kMaxRows = 16;  // the most rows of any kernel's tile (bounds the tables below)
 
@@ -97,7 +101,9 @@ struct Kernels {
   TileFn<T> rows[kMaxRows + 1];
   int dot_rows_max;  // direct "dots" kernels: 1..dot_rows_max rows x kDotCols columns
   DotFn<T> dots[kMaxRows + 1];
-  PackFn<T> pack_lines;  // the transposing pack
+  PackFn<T> pack_lines;     // the transposing pack
+  PackRowsFn<T> pack_rows;  // the copying pack
+  int vector_width;         // pack_rows needs P to be a multiple of it
 };
 
 #if CHORD_X86_SIMD
@@ -209,6 +215,7 @@ struct F64 {
 // dots<Ops, R>: the R x 4 dot products of the DotFn contract, W lanes of k at a time
 //   (two vectors at a time into two sets of sums when the registers allow), the last
 //   partial vector by masked loads, then one fixed-order horizontal sum per 4 columns.
+// pack_rows<Ops>: the PackRowsFn contract, one (masked) vector load and store per W rows.
 #define CHORD_GEMM_DEFINE_KERNELS(TARGET)                                                                         \
   template <class Ops, int R, int NV, bool PackedA>                                                               \
   TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,   \
@@ -269,6 +276,20 @@ struct F64 {
       for (int q = 0; q < nv; ++q) {                                                                              \
         typename Ops::T* cp = c + i * c_rs + q * c_cs;                                                            \
         *cp = add_c ? *cp + alpha * s[q] : alpha * s[q];                                                          \
+      }                                                                                                           \
+    }                                                                                                             \
+  }                                                                                                               \
+                                                                                                                  \
+  template <class Ops>                                                                                            \
+  TARGET void pack_rows(typename Ops::T* dst, const typename Ops::T* src, int P, int rows, int64_t kc,            \
+                        int64_t s_k) {                                                                            \
+    constexpr int W = Ops::W;                                                                                     \
+    for (int64_t k = 0; k < kc; ++k) {                                                                            \
+      const typename Ops::T* sk = src + k * s_k;                                                                  \
+      typename Ops::T* dk = dst + k * P;                                                                          \
+      for (int r0 = 0; r0 < P; r0 += W) {                                                                         \
+        const int n = rows - r0 >= W ? W : (rows > r0 ? rows - r0 : 0);                                           \
+        Ops::store(dk + r0, n == W ? Ops::load(sk + r0) : n > 0 ? Ops::load_first(sk + r0, n) : Ops::zero());    \
       }                                                                                                           \
     }                                                                                                             \
   }
@@ -347,6 +368,10 @@ template <class Ops, int R>
 struct Dots {
   static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
 };
+template <class Ops>
+struct PackRows {
+  static constexpr PackRowsFn<typename Ops::T> run = &pack_rows<Ops>;
+};
 }  // namespace avx2
 namespace avx512 {
 template <class Ops, int R, int NV, bool P>
@@ -357,13 +382,17 @@ template <class Ops, int R>
 struct Dots {
   static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
 };
+template <class Ops>
+struct PackRows {
+  static constexpr PackRowsFn<typename Ops::T> run = &pack_rows<Ops>;
+};
 }  // namespace avx512
 
 // The table for one ISA and type: MR x (NV vectors) packed tiles with blocks KC, MC, NC;
 // direct tiles of 1..RowsMax rows; dots kernels of 1..DotRows rows.
 template <class Ops, int MR, int NV, int64_t KC, int64_t MC, int64_t NC, int RowsMax, int DotRows,
-          template <class, int, int, bool> class TileT, template <class, int> class DotsT, std::size_t... I,
-          std::size_t... J>
+          template <class, int, int, bool> class TileT, template <class, int> class DotsT,
+          template <class> class PackRowsT, std::size_t... I, std::size_t... J>
 Kernels<typename Ops::T> make_kernels(Isa isa, std::index_sequence<I...>, std::index_sequence<J...>) {
   static_assert(sizeof...(I) == RowsMax && sizeof...(J) == DotRows && RowsMax <= kMaxRows && DotRows <= kMaxRows &&
                 MR <= kMaxRows && NV * Ops::W <= 64 && (NV * Ops::W) % 8 == 0);
@@ -380,6 +409,8 @@ Kernels<typename Ops::T> make_kernels(Isa isa, std::index_sequence<I...>, std::i
   k.dot_rows_max = DotRows;
   ((k.dots[J + 1] = DotsT<Ops, int(J + 1)>::run), ...);
   k.pack_lines = &pack_lines_avx2<typename Ops::T>;
+  k.pack_rows = PackRowsT<Ops>::run;
+  k.vector_width = Ops::W;
   return k;
 }
 
@@ -393,34 +424,23 @@ Kernels<typename Ops::T> make_kernels(Isa isa, std::index_sequence<I...>, std::i
 // AVX-512 (48 KB L1d, 2 MB L2 per core on Sapphire Rapids):
 //   float 14 x 32 tiles, KC 256 (B micro-panel 32 KB), MC 336 (A block 336 KB);
 //   double 14 x 16 tiles, KC 256, MC 168.
-#ifndef TUNE_MR
-#define TUNE_MR 14
-#define TUNE_KC 256
-#define TUNE_MC 336
-#define TUNE_NC 4096
-#endif
-#ifndef TUNE2_KC
-#define TUNE2_KC 256
-#define TUNE2_MC 144
-#define TUNE2_NC 3072
-#endif
 template <class T>
 const Kernels<T>* kernels_for(Isa isa) {
 #if CHORD_X86_SIMD
   using std::make_index_sequence;
   if constexpr (std::is_same_v<T, float>) {
-    static const Kernels<float> k2 = make_kernels<avx2::F32, 6, 2, TUNE2_KC, TUNE2_MC, TUNE2_NC, 6, 2, avx2::Tile, avx2::Dots>(
+    static const Kernels<float> k2 = make_kernels<avx2::F32, 6, 2, 256, 144, 3072, 6, 2, avx2::Tile, avx2::Dots, avx2::PackRows>(
         Isa::Avx2, make_index_sequence<6>{}, make_index_sequence<2>{});
     static const Kernels<float> k512 =
-        make_kernels<avx512::F32, TUNE_MR, 2, TUNE_KC, TUNE_MC, TUNE_NC, 8, 4, avx512::Tile, avx512::Dots>(
+        make_kernels<avx512::F32, 14, 2, 256, 336, 4096, 8, 4, avx512::Tile, avx512::Dots, avx512::PackRows>(
             Isa::Avx512, make_index_sequence<8>{}, make_index_sequence<4>{});
     if (isa == Isa::Avx512) return &k512;
     if (isa == Isa::Avx2) return &k2;
   } else if constexpr (std::is_same_v<T, double>) {
-    static const Kernels<double> k2 = make_kernels<avx2::F64, 6, 2, 256, 72, 2048, 6, 2, avx2::Tile, avx2::Dots>(
+    static const Kernels<double> k2 = make_kernels<avx2::F64, 6, 2, 256, 72, 2048, 6, 2, avx2::Tile, avx2::Dots, avx2::PackRows>(
         Isa::Avx2, make_index_sequence<6>{}, make_index_sequence<2>{});
     static const Kernels<double> k512 =
-        make_kernels<avx512::F64, 14, 2, 256, 168, 2048, 8, 4, avx512::Tile, avx512::Dots>(
+        make_kernels<avx512::F64, 14, 2, 256, 168, 2048, 8, 4, avx512::Tile, avx512::Dots, avx512::PackRows>(
             Isa::Avx512, make_index_sequence<8>{}, make_index_sequence<4>{});
     if (isa == Isa::Avx512) return &k512;
     if (isa == Isa::Avx2) return &k2;
@@ -455,12 +475,14 @@ T* scratch(int slot, std::size_t count) {
 }
 
 // dst[k * P + r] = src[r * s_r + k * s_k] for r < rows, k < kc; 0 for rows <= r < R
-// (entries R <= r < P are left alone). dst: [kc, P]. A micro-panel of A (R = MR,
-// s_r = a_rs, s_k = a_cs) or of B (R = P = NR, s_r = b_cs, s_k = b_rs).
+// (entries R <= r < P are never read: they may be left alone or zeroed). dst: [kc, P].
+// A micro-panel of A (R = MR, s_r = a_rs, s_k = a_cs) or of B (R = P = NR, s_r = b_cs, s_k = b_rs).
 template <class T>
 void pack_panel(const Kernels<T>& kn, T* dst, const T* src, int R, int P, int rows, int64_t kc, int64_t s_r,
                 int64_t s_k) {
-  if (s_r == 1 || rows == 1) {  // each k reads `rows` adjacent elements
+  if ((s_r == 1 || rows == 1) && P % kn.vector_width == 0) {  // each k reads `rows` adjacent elements
+    kn.pack_rows(dst, src, P, rows, kc, s_k);
+  } else if (s_r == 1 || rows == 1) {
     for (int64_t k = 0; k < kc; ++k) {
       const T* s = src + k * s_k;
       T* d = dst + k * P;
