@@ -104,12 +104,25 @@ TEST_CASE("causal_attention equals matmul + masked softmax + matmul, with Tq < T
       check_values(y, naive_attention(q, k, v, c.starts).to_vector(), 1e-12);
     }
   }
-  // float, within float rounding.
-  Generator gen(99);
-  const auto q = Tensor<float>::randn({2, 3, 6, 16}, gen), k = Tensor<float>::randn({2, 3, 9, 16}, gen),
-             v = Tensor<float>::randn({2, 3, 9, 16}, gen);
-  const std::vector<int64_t> starts{0, 4};
-  CHECK(max_abs_diff(causal_attention(q, k, v, starts_tensor(starts)), naive_attention(q, k, v, starts)) < 1e-5);
+  // float, within float rounding, on every ISA this CPU has: decoding-sized query counts (Tq < 8:
+  // one row at a time, on vector registers when D is a multiple of the vector width, else
+  // portable) and larger ones (K read transposed).
+  std::vector<cpu::Isa> isas = {cpu::Isa::Portable};
+  if (cpu::detected_isa() >= cpu::Isa::Avx2) isas.push_back(cpu::Isa::Avx2);
+  if (cpu::detected_isa() >= cpu::Isa::Avx512) isas.push_back(cpu::Isa::Avx512);
+  for (cpu::Isa isa : isas) {
+    cpu::IsaLimitGuard limit(isa);
+    for (int64_t Tq : {1, 6, 12}) {
+      for (int64_t D : {16, 64, 20}) {
+        INFO(cpu::isa_name(isa) << " float Tq=" << Tq << " D=" << D);
+        Generator gen(99);
+        const auto q = Tensor<float>::randn({2, 3, Tq, D}, gen), k = Tensor<float>::randn({2, 3, 15, D}, gen),
+                   v = Tensor<float>::randn({2, 3, 15, D}, gen);
+        const std::vector<int64_t> starts{0, 4};
+        CHECK(max_abs_diff(causal_attention(q, k, v, starts_tensor(starts)), naive_attention(q, k, v, starts)) < 1e-5);
+      }
+    }
+  }
 }
 
 TEST_CASE("causal_attention of the last queries against all keys equals the last rows of full attention") {

@@ -46,7 +46,7 @@ class GPT : public Module<T> {
     const int64_t T_len = tokens.size(1);
     const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len);  // [T]
     const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, T, C]
-    return head(run_blocks(x, nullptr));
+    return head(run_blocks(x, nullptr), nullptr);
   }
 
   // Appends tokens [B, Tn] to `cache` (slots length() .. length() + Tn - 1) and returns their
@@ -68,7 +68,7 @@ class GPT : public Module<T> {
       for (int64_t t = 0; t < Tn; ++t) positions.data()[b * Tn + t] = std::max<int64_t>(0, start + t - first);
     }
     const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, Tn, C]
-    const Tensor<T> out = head(run_blocks(x, &cache));
+    const Tensor<T> out = head(run_blocks(x, &cache), &cache);
     cache.advance(Tn);
     return out;
   }
@@ -103,8 +103,10 @@ class GPT : public Module<T> {
     return ln_f->forward(x);
   }
   // x [B, T, C] -> logits [B, T, vocab]
-  Tensor<T> head(const Tensor<T>& x) const {
-    return config_.tie_embeddings ? linear(x, wte->weight) : lm_head->forward(x);
+  Tensor<T> head(const Tensor<T>& x, KVCache<T>* cache) const {
+    if (!config_.tie_embeddings) return lm_head->forward(x, cache);
+    if (cache && !autograd::needs_grad(x, wte->weight)) return linear(x, cache->packed_weight(wte->weight));
+    return linear(x, wte->weight);
   }
 
   GPTConfig config_;

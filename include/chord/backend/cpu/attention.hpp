@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "chord/backend/cpu/gemm.hpp"
 #include "chord/backend/cpu/isa.hpp"
@@ -63,8 +64,9 @@ inline constexpr int64_t kHeadsPerFusedBackward = 16;
 // With at least this many queries, K (and, in the backward, V) are first copied
 // transposed, [B, H, D, Tk]: the score products Q K^T and dO V^T then read both
 // operands along rows, which the GEMM's direct path runs about 3 times faster
-// than the dot products it otherwise needs. Decoding (Tq = 1) reads K in place:
-// the copy would cost as much as the product.
+// than the dot products it otherwise needs. With fewer (decoding: Tq = 1) the
+// forward runs each query row through attend_row, reading K and V in place: the
+// copy would cost as much as the product.
 inline constexpr int64_t kTransposeMinQueries = 8;
 
 // The row stride of a transposed head, [D, Tk]: Tk rounded up to 8 (whole 8 x 8 transposes).
@@ -144,6 +146,146 @@ struct ProbabilitiesAndGrads {
 template <class T>
 void probabilities_and_grads(Isa isa, T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
   run_kernel<ProbabilitiesAndGrads>(isa, p, ds, n, seen, lse, delta);
+}
+
+// One query row against its n (>= 1) visible keys, for decoding (few queries), where the
+// products are matrix-vector ones and a GEMM call per row would cost more than the work:
+//   p[j] = scale * q . k_j,  max m, p[j] = exp(p[j] - m),  o = sum_j p[j] v_j / sum_j p[j],
+//   lse = m + log(sum_j p[j]).
+// q: [D]; k, v: [n, D] rows at k_rs / v_rs apart; p: [n] scratch; o: [D].
+// With AVX2 or AVX-512 and D a multiple of the vector width (at most kRowChunks vectors)
+// the scores and the weighted sum run on vector registers (scores_row and
+// weighted_sum_row below, 4 keys per horizontal sum; o's vectors held in registers
+// across the keys); otherwise on the portable loops.
+inline constexpr int kRowChunks = 16;
+
+template <class T>
+struct RowScoresPortable {
+  static void run(const T* q, const T* k, int64_t k_rs, int64_t n, int64_t D, T scale, T* p) {
+    for (int64_t j = 0; j < n; ++j) {
+      const T* kj = k + j * k_rs;
+      T dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += q[d] * kj[d];
+      p[j] = scale * dot;
+    }
+  }
+};
+template <class T>
+struct WeightedSumPortable {
+  static void run(const T* p, const T* v, int64_t v_rs, int64_t n, int64_t D, T* o) {
+    std::fill(o, o + D, T(0));
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t d = 0; d < D; ++d) o[d] += p[j] * v[j * v_rs + d];
+  }
+};
+
+#if CHORD_X86_SIMD
+// scores_row<Ops>: p[j] = scale * q . k_j; weighted_sum_row<Ops>: o = sum_j p[j] v_j.
+// Both need D = C * W with C <= kRowChunks.
+#define CHORD_ATTEND_ROW_KERNELS(TARGET)                                                                          \
+  template <class Ops, int C>                                                                                     \
+  TARGET void scores_row(const typename Ops::T* q, const typename Ops::T* k, int64_t k_rs, int64_t n,            \
+                         typename Ops::T scale, typename Ops::T* p) {                                             \
+    using V = typename Ops::V;                                                                                    \
+    constexpr int W = Ops::W;                                                                                     \
+    V qv[C];                                                                                                      \
+    _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) qv[c] = Ops::load(q + c * W);                           \
+    for (int64_t j0 = 0; j0 < n; j0 += 4) {                                                                       \
+      const typename Ops::T* kj[4]; /* keys past n repeat the last one; their sums are dropped */                 \
+      _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u) kj[u] = k + std::min<int64_t>(j0 + u, n - 1) * k_rs;   \
+      V acc[4] = {Ops::zero(), Ops::zero(), Ops::zero(), Ops::zero()};                                            \
+      _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c)                                                        \
+          _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u) acc[u] =                                            \
+              Ops::fmadd(qv[c], Ops::load(kj[u] + c * W), acc[u]);                                                \
+      typename Ops::T sums[4];                                                                                    \
+      Ops::hsum4(acc, sums);                                                                                      \
+      for (int u = 0; u < 4 && j0 + u < n; ++u) p[j0 + u] = scale * sums[u];                                      \
+    }                                                                                                             \
+  }                                                                                                               \
+  template <class Ops, int C>                                                                                     \
+  TARGET void weighted_sum_row(const typename Ops::T* p, const typename Ops::T* v, int64_t v_rs, int64_t n,      \
+                               typename Ops::T* o) {                                                              \
+    using V = typename Ops::V;                                                                                    \
+    constexpr int W = Ops::W;                                                                                     \
+    V acc[C];                                                                                                     \
+    _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) acc[c] = Ops::zero();                                   \
+    for (int64_t j = 0; j < n; ++j) {                                                                             \
+      const V w = Ops::set1(p[j]);                                                                                \
+      _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) acc[c] =                                              \
+          Ops::fmadd(w, Ops::load(v + j * v_rs + c * W), acc[c]);                                                 \
+    }                                                                                                             \
+    _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) Ops::store(o + c * W, acc[c]);                          \
+  }
+
+namespace avx2 {
+CHORD_ATTEND_ROW_KERNELS(CHORD_TARGET_AVX2)
+}
+namespace avx512 {
+CHORD_ATTEND_ROW_KERNELS(CHORD_TARGET_AVX512)
+}
+#undef CHORD_ATTEND_ROW_KERNELS
+#endif
+
+namespace attend_row_detail {
+
+#if CHORD_X86_SIMD
+// The vector kernels for ISA namespace N and vector ops Ops, for D = C * W with C a power of
+// two up to kRowChunks: the scores and the weighted sum (null when D has no such C).
+template <class T>
+struct RowKernels {
+  void (*scores)(const T*, const T*, int64_t, int64_t, T, T*) = nullptr;
+  void (*weighted)(const T*, const T*, int64_t, int64_t, T*) = nullptr;
+};
+#define CHORD_ROW_KERNELS_FOR(NS, OPS)                                                                            \
+  [&]() -> RowKernels<T> {                                                                                        \
+    using Ops = gemm_kernel::NS::OPS;                                                                             \
+    switch (D % Ops::W ? 0 : D / Ops::W) {                                                                        \
+      case 1: return {&NS::scores_row<Ops, 1>, &NS::weighted_sum_row<Ops, 1>};                                    \
+      case 2: return {&NS::scores_row<Ops, 2>, &NS::weighted_sum_row<Ops, 2>};                                    \
+      case 4: return {&NS::scores_row<Ops, 4>, &NS::weighted_sum_row<Ops, 4>};                                    \
+      case 8: return {&NS::scores_row<Ops, 8>, &NS::weighted_sum_row<Ops, 8>};                                    \
+      case 16: return {&NS::scores_row<Ops, 16>, &NS::weighted_sum_row<Ops, 16>};                                 \
+      default: return {};                                                                                         \
+    }                                                                                                             \
+  }()
+template <class T>
+RowKernels<T> row_kernels(Isa isa, int64_t D) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (isa >= Isa::Avx512) return CHORD_ROW_KERNELS_FOR(avx512, F32);
+    if (isa >= Isa::Avx2) return CHORD_ROW_KERNELS_FOR(avx2, F32);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (isa >= Isa::Avx512) return CHORD_ROW_KERNELS_FOR(avx512, F64);
+    if (isa >= Isa::Avx2) return CHORD_ROW_KERNELS_FOR(avx2, F64);
+  }
+  return {};
+}
+#undef CHORD_ROW_KERNELS_FOR
+#endif
+
+}  // namespace attend_row_detail
+
+template <class T>
+void attend_row(Isa isa, const T* q, const T* k, int64_t k_rs, const T* v, int64_t v_rs, int64_t n, int64_t D,
+                T scale, T* p, T* o, T* lse) {
+#if CHORD_X86_SIMD
+  const attend_row_detail::RowKernels<T> kn = attend_row_detail::row_kernels<T>(isa, D);
+#else
+  struct {
+    void* scores = nullptr;
+  } kn;
+#endif
+  if (kn.scores) kn.scores(q, k, k_rs, n, scale, p);
+  else RowScoresPortable<T>::run(q, k, k_rs, n, D, scale, p);
+  const RowStats<T> st = softmax_numerators(isa, p, n, n);
+#if CHORD_X86_SIMD
+  if (kn.weighted) kn.weighted(p, v, v_rs, n, o);
+  else WeightedSumPortable<T>::run(p, v, v_rs, n, D, o);
+#else
+  WeightedSumPortable<T>::run(p, v, v_rs, n, D, o);
+#endif
+  const T inv = T(1) / st.sum;
+  for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+  *lse = st.max + std::log(st.sum);
 }
 
 // How many of the keys [j0, j0 + n) query i sees (they are a prefix: j0 >= key_start).
@@ -229,6 +371,20 @@ void attention_forward(const AttentionSizes& s, HeadsView<const T> q, HeadsView<
         continue;
       }
       const T* qh = q.head(b, h) + i0 * q.row_stride;
+      if (!kt.data()) {  // few queries: row by row
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t seen = visible_keys(s, i0 + r, j0, n);
+          if (seen == 0) {
+            zero_rows(o, out.row_stride, r, r + 1, s.D);
+            l[r] = -std::numeric_limits<T>::infinity();
+            continue;
+          }
+          attend_row(isa, qh + r * q.row_stride, k.head(b, h) + j0 * k.row_stride, k.row_stride,
+                     v.head(b, h) + j0 * v.row_stride, v.row_stride, seen, s.D, scale, p.data(), o + r * out.row_stride,
+                     l + r);
+        }
+        continue;
+      }
       if (kt.data())
         gemm<T>(rows, n, s.D, scale, qh, q.row_stride, 1, kt.data() + bh * s.D * kt_rs + j0, kt_rs, 1, p.data(), n, 1);
       else

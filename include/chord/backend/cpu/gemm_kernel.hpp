@@ -53,9 +53,11 @@ struct Problem {
   T* c;  // C: [M, N]
   int64_t c_rs, c_cs;
   bool accumulate;
+  // B already packed in NR-wide panels by pack_b_panels (then b, b_rs, b_cs are unused), or null.
+  const T* b_panels = nullptr;
 };
 
-// C^T = B^T A^T: the same product with the roles of rows and columns swapped.
+// C^T = B^T A^T: the same product with the roles of rows and columns swapped (B not prepacked).
 template <class T>
 Problem<T> transposed(const Problem<T>& p) {
   return {p.N, p.M, p.K, p.alpha, p.b, p.b_cs, p.b_rs, p.a, p.a_cs, p.a_rs, p.c, p.c_cs, p.c_rs, p.accumulate};
@@ -169,12 +171,16 @@ struct F32 {
   CHORD_INLINE_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   CHORD_INLINE_AVX512 static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   CHORD_INLINE_AVX512 static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  // Halves added through memory: GCC 12 warns (falsely) inside its 512 -> 256 extracts.
+  // The two halves by zero-masked extracts: the plain extract (and GCC 12's 512 -> 256 cast,
+  // built on it) passes an undefined vector through, which GCC 12 then warns (falsely) is
+  // used uninitialized. An all-ones mask compiles to the plain instruction.
+  CHORD_INLINE_AVX512 static __m256 half(V v, int upper) {
+    const __m512d d = _mm512_castps_pd(v);
+    return _mm256_castpd_ps(upper ? _mm512_maskz_extractf64x4_pd(0xF, d, 1) : _mm512_maskz_extractf64x4_pd(0xF, d, 0));
+  }
   CHORD_INLINE_AVX512 static void hsum4(const V* v, T* out) {
-    alignas(64) float t[64];
-    for (int q = 0; q < 4; ++q) _mm512_store_ps(t + 16 * q, v[q]);
-    __m256 h[4];
-    for (int q = 0; q < 4; ++q) h[q] = _mm256_add_ps(_mm256_load_ps(t + 16 * q), _mm256_load_ps(t + 16 * q + 8));
+    const __m256 h[4] = {_mm256_add_ps(half(v[0], 0), half(v[0], 1)), _mm256_add_ps(half(v[1], 0), half(v[1], 1)),
+                         _mm256_add_ps(half(v[2], 0), half(v[2], 1)), _mm256_add_ps(half(v[3], 0), half(v[3], 1))};
     avx2::F32::hsum4(h, out);
   }
 };
@@ -192,11 +198,12 @@ struct F64 {
   CHORD_INLINE_AVX512 static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   CHORD_INLINE_AVX512 static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
   CHORD_INLINE_AVX512 static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  // Zero-masked extracts: see F32::half.
+  CHORD_INLINE_AVX512 static __m256d half_sum(V v) {
+    return _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xF, v, 0), _mm512_maskz_extractf64x4_pd(0xF, v, 1));
+  }
   CHORD_INLINE_AVX512 static void hsum4(const V* v, T* out) {
-    alignas(64) double t[32];
-    for (int q = 0; q < 4; ++q) _mm512_store_pd(t + 8 * q, v[q]);
-    __m256d h[4];
-    for (int q = 0; q < 4; ++q) h[q] = _mm256_add_pd(_mm256_load_pd(t + 8 * q), _mm256_load_pd(t + 8 * q + 4));
+    const __m256d h[4] = {half_sum(v[0]), half_sum(v[1]), half_sum(v[2]), half_sum(v[3])};
     avx2::F64::hsum4(h, out);
   }
 };
@@ -211,7 +218,9 @@ struct F64 {
 //
 // tile<Ops, R, NV, PackedA>: the R x (NV * W) tile of the TileFn contract. Per k: NV
 //   vector loads of B, R broadcasts of A, R * NV FMAs into registers. Packed A is
-//   [kc][packed_rows(R)].
+//   [kc][packed_rows(R)]. A tile of fewer than 8 vectors (a product of 1 to 3 rows) keeps
+//   KS sets of sums, k going into sum k % KS, so that enough FMA chains run at once to
+//   hide their latency; the sums are added in a fixed order at the end.
 // dots<Ops, R>: the R x 4 dot products of the DotFn contract, W lanes of k at a time
 //   (two vectors at a time into two sets of sums when the registers allow), the last
 //   partial vector by masked loads, then one fixed-order horizontal sum per 4 columns.
@@ -221,22 +230,37 @@ struct F64 {
   TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,   \
                    int64_t b_rs, typename Ops::T* c, int64_t c_rs, typename Ops::T alpha, bool add_c) {           \
     using V = typename Ops::V;                                                                                    \
-    constexpr int W = Ops::W, P = packed_rows(R);                                                                 \
-    V acc[R][NV]; /* the C tile, [R][NV * W] */                                                                   \
-    _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)                                                          \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[i][j] = Ops::zero();                            \
-    for (int64_t k = 0; k < kc; ++k) {                                                                            \
+    constexpr int W = Ops::W, P = packed_rows(R), KS = R * NV >= 8 ? 1 : 8 / (R * NV);                           \
+    V acc[KS][R][NV]; /* the C tile, [R][NV * W], as KS partial sums over k (KS > 1: short tiles) */            \
+    _Pragma("GCC unroll 4") for (int u = 0; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::zero();                         \
+    /* k = k0 + u goes into sum u; the k past the last multiple of KS into sum 0 */                              \
+    const int64_t k_full = kc - kc % KS;                                                                          \
+    for (int64_t k0 = 0; k0 < k_full; k0 += KS) {                                                                 \
+      _Pragma("GCC unroll 8") for (int u = 0; u < KS; ++u) {                                                      \
+        const int64_t k = k0 + u;                                                                                 \
+        V bv[NV];                                                                                                 \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);            \
+        _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                    \
+          const V av = Ops::set1(PackedA ? a[k * P + i] : a[i * a_rs + k * a_cs]);                                \
+          _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::fmadd(av, bv[j], acc[u][i][j]); \
+        }                                                                                                         \
+      }                                                                                                           \
+    }                                                                                                             \
+    for (int64_t k = k_full; k < kc; ++k) {                                                                       \
       V bv[NV];                                                                                                   \
       _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);              \
       _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                      \
         const V av = Ops::set1(PackedA ? a[k * P + i] : a[i * a_rs + k * a_cs]);                                  \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[i][j] = Ops::fmadd(av, bv[j], acc[i][j]);       \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[0][i][j] = Ops::fmadd(av, bv[j], acc[0][i][j]); \
       }                                                                                                           \
     }                                                                                                             \
+    _Pragma("GCC unroll 4") for (int u = 1; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[0][i][j] = Ops::add(acc[0][i][j], acc[u][i][j]); \
     const V va = Ops::set1(alpha);                                                                                \
     _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) {  \
       typename Ops::T* cp = c + i * c_rs + j * W;                                                                 \
-      Ops::store(cp, add_c ? Ops::fmadd(va, acc[i][j], Ops::load(cp)) : Ops::mul(va, acc[i][j]));                \
+      Ops::store(cp, add_c ? Ops::fmadd(va, acc[0][i][j], Ops::load(cp)) : Ops::mul(va, acc[0][i][j]));          \
     }                                                                                                             \
   }                                                                                                               \
                                                                                                                   \
@@ -527,7 +551,7 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   const int MR = kn.MR, NR = kn.NR, MP = packed_rows(kn.MR);
   const int64_t M = p.M, N = p.N, K = p.K;
   const int64_t nc_max = std::min<int64_t>(kn.NC, ceil_div(N, NR) * NR), kc_max = std::min<int64_t>(kn.KC, K);
-  T* bpack = scratch<T>(0, static_cast<std::size_t>(kc_max * nc_max));  // [nc / NR][kc][NR]
+  T* bpack = p.b_panels ? nullptr : scratch<T>(0, static_cast<std::size_t>(kc_max * nc_max));  // [nc / NR][kc][NR]
   // Blocks of whole MR-row tiles, as even as possible, a multiple of the thread count.
   const int64_t m_tiles = ceil_div(M, MR);
   int64_t blocks = ceil_div(m_tiles * MR, kn.MC);
@@ -543,11 +567,17 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
       for (int64_t pc = 0; pc < K; pc += kn.KC) {
         const int64_t kc = std::min<int64_t>(kn.KC, K - pc);
         const bool add_c = p.accumulate || pc > 0;
+        // B's panels of this block: [n_panels][kc][NR], packed here or already packed.
+        auto b_panel = [&](int64_t jp) {
+          return p.b_panels ? p.b_panels + ((jc / NR + jp) * K + pc) * NR : bpack + jp * kc * NR;
+        };
+        if (!p.b_panels) {
 #pragma omp for schedule(static)
-        for (int64_t jp = 0; jp < n_panels; ++jp) {
-          const int64_t j0 = jc + jp * NR;
-          pack_panel(kn, bpack + jp * kc * NR, p.b + pc * p.b_rs + j0 * p.b_cs, NR, NR,
-                     static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
+          for (int64_t jp = 0; jp < n_panels; ++jp) {
+            const int64_t j0 = jc + jp * NR;
+            pack_panel(kn, bpack + jp * kc * NR, p.b + pc * p.b_rs + j0 * p.b_cs, NR, NR,
+                       static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
+          }
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -562,7 +592,7 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
             const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
             for (int64_t t = t0; t < t1; ++t) {
               const int64_t i0 = t * MR;
-              run_tile(kn.packed, MR, NR, kc, apack + (t - t0) * kc * MP, 0, 0, bpack + jp * kc * NR, NR,
+              run_tile(kn.packed, MR, NR, kc, apack + (t - t0) * kc * MP, 0, 0, b_panel(jp), NR,
                        p.c + i0 * p.c_rs + j0 * p.c_cs, p.c_rs, p.c_cs, static_cast<int>(std::min<int64_t>(MR, M - i0)),
                        n, p.alpha, add_c);
             }
@@ -573,15 +603,19 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   }
 }
 
-// The direct "rows" path: B row-major (b_cs == 1), A and B read in place, the whole K in
-// one chain. Columns in NR-wide chunks run in parallel; the last partial chunk reads a
-// zero-padded copy of B's last columns.
+// The direct "rows" path: A read in place, the whole K in one chain, columns in NR-wide
+// chunks run in parallel. B row-major (b_cs == 1) is read in place too, but for the last
+// partial chunk, which reads a zero-padded copy; any other B (a transposed weight, W^T,
+// as in a decoding step's x W^T) is packed chunk by chunk into a [K, NR] panel first, which
+// costs about a fifth of the product and lets it run on the tile kernel.
 template <class T>
 void gemm_rows(const Kernels<T>& kn, const Problem<T>& p) {
   const int NR = kn.NR;
-  const int64_t M = p.M, N = p.N, K = p.K, chunks = ceil_div(N, NR), full = N / NR;
+  const int64_t M = p.M, N = p.N, K = p.K, chunks = ceil_div(N, NR);
+  const bool b_rows = p.b_cs == 1 && !p.b_panels;
+  const int64_t full = b_rows ? N / NR : 0;  // chunks read in place
   const T* bedge = nullptr;
-  if (full < chunks) {
+  if (b_rows && full < chunks) {
     T* e = scratch<T>(2, static_cast<std::size_t>(K * NR));  // [K, NR]
     pack_panel(kn, e, p.b + full * NR * p.b_cs, NR, NR, static_cast<int>(N - full * NR), K, p.b_cs, p.b_rs);
     bedge = e;
@@ -592,6 +626,13 @@ void gemm_rows(const Kernels<T>& kn, const Problem<T>& p) {
       const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
       const T* b = ch < full ? p.b + j0 : bedge;
       const int64_t b_rs = ch < full ? p.b_rs : NR;
+      if (p.b_panels) {
+        b = p.b_panels + ch * K * NR;
+      } else if (!b_rows) {  // this thread's panel, [K, NR]
+        T* panel = scratch<T>(2, static_cast<std::size_t>(K * NR));
+        pack_panel(kn, panel, p.b + j0 * p.b_cs, NR, NR, n, K, p.b_cs, p.b_rs);
+        b = panel;
+      }
       for (int64_t i0 = 0; i0 < M; i0 += kn.rows_max) {
         const int m = static_cast<int>(std::min<int64_t>(kn.rows_max, M - i0));
         run_tile(kn.rows[m], m, NR, K, p.a + i0 * p.a_rs, p.a_rs, p.a_cs, b, b_rs, p.c + i0 * p.c_rs + j0 * p.c_cs,
@@ -622,16 +663,35 @@ void gemm_dots(const Kernels<T>& kn, const Problem<T>& p) {
   });
 }
 
+// B [K, N] (any strides) packed once for many products with kn: dst [ceil(N / NR)][K][NR],
+// columns past N zero. Products given these panels (Problem::b_panels) skip packing B, and
+// read it in long contiguous runs: for a decoding step's x W^T this is about 3 times faster
+// than reading W^T in place.
+template <class T>
+void pack_b_panels(const Kernels<T>& kn, const T* b, int64_t b_rs, int64_t b_cs, int64_t K, int64_t N, T* dst) {
+  const int NR = kn.NR;
+  parallel_for(ceil_div(N, NR), K * NR, [&](int64_t first, int64_t last) {
+    for (int64_t jp = first; jp < last; ++jp)
+      pack_panel(kn, dst + jp * K * NR, b + jp * NR * b_cs, NR, NR, static_cast<int>(std::min<int64_t>(NR, N - jp * NR)),
+                 K, b_cs, b_rs);
+  });
+}
+
 // Products with at most this many rows (or, transposed, columns) take a direct path.
 inline constexpr int64_t kDirectMaxRows = 16;
+// Below this many rows, a product with B column-major runs as dot products (a GEMV
+// streams B once; packing it would double that); from it on, B is packed by chunks.
+inline constexpr int64_t kDotsMaxRows = 3;
 
 // Which path a product takes; a function of the sizes and strides only.
 enum class Path { Rows, Dots, Packed };
 template <class T>
 Path path_of(const Problem<T>& p) {
+  if (p.b_panels) return p.M <= kDirectMaxRows ? Path::Rows : Path::Packed;
   if (p.M <= kDirectMaxRows) {
-    if (p.a_cs == 1 && p.b_rs == 1 && (p.b_cs != 1 || p.N == 1)) return Path::Dots;
-    if (p.b_cs == 1 || p.N == 1) return Path::Rows;
+    if (p.a_cs == 1 && p.b_rs == 1 && (p.b_cs != 1 || p.N == 1) && (p.M <= kDotsMaxRows || p.N == 1))
+      return Path::Dots;
+    return Path::Rows;
   }
   return Path::Packed;
 }
@@ -648,7 +708,7 @@ void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
     return;
   }
   // A product of few columns and many rows is one of few rows, transposed.
-  if (p.M > kDirectMaxRows && p.N <= kDirectMaxRows) p = transposed(p);
+  if (p.M > kDirectMaxRows && p.N <= kDirectMaxRows && !p.b_panels) p = transposed(p);
   if (in_parallel_region() || p.M * p.N * p.K < kThreadingWork) threads = 1;
   switch (path_of(p)) {
     case Path::Rows: gemm_rows(kn, p); break;
