@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
     else if (arg == "--warmup") warmup = value();
     else if (arg == "--threads") cpu::set_num_threads(value());
     else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--warmup N] [--threads N]\n", argv[0]);
-      return 2;
+      std::fprintf(arg == "--help" ? stdout : stderr, "usage: %s [--reps N] [--warmup N] [--threads N]\n", argv[0]);
+      return arg == "--help" ? 0 : 2;
     }
   }
   if (reps < 1 || warmup < 0) {

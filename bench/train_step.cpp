@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
     else if (arg == "--threads") chord::cpu::set_num_threads(value());
     else if (arg == "S" || arg == "M" || arg == "all") which = arg;
     else {
-      std::fprintf(stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N]\n", argv[0]);
-      return 2;
+      std::fprintf(arg == "--help" ? stdout : stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N]\n", argv[0]);
+      return arg == "--help" ? 0 : 2;
     }
   }
   if (reps < 1 || warmup < 0) {
