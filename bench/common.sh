@@ -53,16 +53,6 @@ bench_reference() {
   OMP_WAIT_POLICY=PASSIVE "$@"
 }
 
-# Runs a chord benchmark twice: with the OpenMP default (idle threads spin a while
-# before they sleep: the fastest on a quiet machine) and with OMP_WAIT_POLICY=PASSIVE
-# (they sleep at once: the robust choice where other programs compete for the cores,
-# which turn spinning threads' lost time slices into stalls). The second run's
-# RESULT names get the suffix _passive.
-bench_chord() {
-  env -u OMP_WAIT_POLICY "$@"
-  OMP_WAIT_POLICY=PASSIVE "$@" | sed -E 's/^RESULT ([^ ]+)/RESULT \1_passive/'
-}
-
 # Warns when PyTorch's matrix products run on the slow reference BLAS: Debian's
 # python3-torch and numpy use whichever libblas.so.3 is selected, and without
 # OpenBLAS installed that is netlib's (30 times slower), which would make every

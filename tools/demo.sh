@@ -18,9 +18,6 @@ source tools/common.sh
 
 chord_install_packages
 chord_configure_main_build
-# Idle OpenMP threads sleep rather than spin: on a machine where other programs
-# want the cores too, spinning threads that lose their core stall every step.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 chord_log "build examples/$DEMO"
 cmake --build build -j"$(chord_jobs)" --target "chord_example_$DEMO"
 chord_log "run build/examples/$DEMO $*"

@@ -39,9 +39,6 @@ trap on_exit EXIT
 
 start=$SECONDS
 jobs=$(chord_jobs)
-# ctest runs $jobs test processes at once, each with OpenMP threads: passive
-# waiting keeps idle OpenMP threads from spinning on cores other tests need.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 step="installing packages"
 chord_install_packages

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cpu/thread_pool.hpp"
 #include "chord/backend/cpu/token_logprobs.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/generator.hpp"
@@ -57,10 +58,6 @@
 #include "chord/nn/gpt.hpp"
 #include "chord/nn/kv_cache.hpp"
 #include "chord/sample/filters.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace chord::sample {
 
@@ -242,13 +239,7 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
   const int threads = std::max(1, cpu::num_threads());
   samplers.reserve(static_cast<std::size_t>(threads));
   for (int i = 0; i < threads; ++i) samplers.emplace_back(V);
-  const auto thread_index = [&] {
-#ifdef _OPENMP
-    return std::min<int>(omp_get_thread_num(), threads - 1);
-#else
-    return 0;
-#endif
-  };
+  const auto thread_index = [&] { return std::min<int>(cpu::ThreadPool::thread_index(), threads - 1); };
   const auto is_stop = [&](int64_t id) {
     return std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
   };

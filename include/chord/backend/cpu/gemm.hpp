@@ -15,12 +15,11 @@
 //
 // Threads. chord promises the same bits for any thread count. chord's GEMM
 // fixes each element's sum order by the sizes alone (see gemm_kernel.hpp), so
-// it splits a product among the threads freely. Eigen's own OpenMP GEMM splits
-// C by the thread count, and its results change with it; so on the Eigen path
-// the work is cut into tasks whose bounds depend on the sizes only (one
-// product of a batch, or one panel of C of a big product), run in parallel,
-// each by a serial Eigen GEMM (inside an OpenMP region Eigen sees a team and
-// does not start threads of its own).
+// it splits a product among the threads freely. Eigen's own threaded GEMM
+// splits C by the thread count, and its results change with it; so Eigen is
+// kept single-threaded (Eigen::setNbThreads(1)), and on the Eigen path the work
+// is cut into tasks whose bounds depend on the sizes only (one product of a
+// batch, or one panel of C of a big product) that chord's thread pool runs.
 
 #include <Eigen/Core>
 
@@ -102,23 +101,21 @@ void with_output(T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, bool 
 }
 
 
-// Calls body(t) for every task t in [0, tasks). Eigen must stay serial inside
-// a task, since its own threading splits the work by the thread count (and
-// its results change with it). It starts threads only for products of at
-// least kEigenThreadingWork multiply-adds (M*N*K / 50000 >= 2 in Eigen's
-// Parallelizer.h), and never inside an OpenMP region whose team has several
-// threads: from that size on, the tasks run in such a region, even when
-// there is only one.
+// Calls body(t) for every task t in [0, tasks), on the thread pool when the
+// work (multiply-adds) is large enough to repay it. Eigen is set to one thread
+// first: its own threading splits the work by the thread count, and its
+// results would change with it.
 inline constexpr int64_t kEigenThreadingWork = 100000;
 template <class Body>
 void for_each_task(int64_t tasks, int64_t total_work, Body&& body) {
+  static const bool eigen_serial = (Eigen::setNbThreads(1), true);  // chord runs the tasks in parallel
+  (void)eigen_serial;
   const bool serial = num_threads() == 1 || in_parallel_region() || total_work < kEigenThreadingWork;
   if (serial) {
     for (int64_t t = 0; t < tasks; ++t) body(t);
     return;
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < tasks; ++t) body(t);
+  ThreadPool::instance().run(tasks, body);
 }
 
 // How one [M, N] product is cut into panels of C: rows (or columns, when

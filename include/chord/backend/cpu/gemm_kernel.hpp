@@ -34,6 +34,7 @@
 
 #include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cpu/thread_pool.hpp"
 
 #if CHORD_X86_SIMD
 #include <immintrin.h>
@@ -574,58 +575,59 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   const bool b_rows = p.b_cs == 1 && NR % kn.vector_width == 0;
   const bool a_cols = p.a_rs == 1 && MP % kn.vector_width == 0;
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    T* apack = scratch<T>(1, static_cast<std::size_t>(tiles_per_block * MP * kc_max));  // [tiles][kc][MP]
-    for (int64_t jc = 0; jc < N; jc += kn.NC) {
-      const int64_t nc = std::min<int64_t>(kn.NC, N - jc), n_panels = ceil_div(nc, NR);
-      for (int64_t pc = 0; pc < K; pc += kn.KC) {
-        const int64_t kc = std::min<int64_t>(kn.KC, K - pc);
-        const bool add_c = p.accumulate || pc > 0;
-        // B's panels of this block: [n_panels][kc][NR], packed here or already packed.
-        auto b_panel = [&](int64_t jp) {
-          return p.b_panels ? p.b_panels + ((jc / NR + jp) * K + pc) * NR : bpack + jp * kc * NR;
-        };
-        if (!p.b_panels && b_rows) {  // B row-major: each thread packs some k of every panel
-          const int64_t k_chunks = ceil_div(kc, kPackRowsPerTask);
-#pragma omp for schedule(static)
-          for (int64_t kk = 0; kk < k_chunks; ++kk) {
-            const int64_t k0 = kk * kPackRowsPerTask, len = std::min(kPackRowsPerTask, kc - k0);
-            kn.pack_rows(bpack + k0 * NR, p.b + (pc + k0) * p.b_rs + jc, NR, NR, nc, len, p.b_rs, kc * NR);
-          }
-        } else if (!p.b_panels) {
-#pragma omp for schedule(static)
-          for (int64_t jp = 0; jp < n_panels; ++jp) {
-            const int64_t j0 = jc + jp * NR;
-            pack_panel(kn, bpack + jp * kc * NR, p.b + pc * p.b_rs + j0 * p.b_cs, NR, NR,
-                       static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
-          }
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t blk = 0; blk < blocks; ++blk) {
-          const int64_t t0 = blk * m_tiles / blocks, t1 = (blk + 1) * m_tiles / blocks;
-          if (a_cols) {  // A column-major: the block's panels k by k
-            kn.pack_rows(apack, p.a + t0 * MR + pc * p.a_cs, MR, MP, std::min(M, t1 * MR) - t0 * MR, kc, p.a_cs,
-                         kc * MP);
-          } else {
-            for (int64_t t = t0; t < t1; ++t) {
-              const int64_t i0 = t * MR;
-              pack_panel(kn, apack + (t - t0) * kc * MP, p.a + i0 * p.a_rs + pc * p.a_cs, MR, MP,
-                         static_cast<int>(std::min<int64_t>(MR, M - i0)), kc, p.a_rs, p.a_cs);
-            }
-          }
-          for (int64_t jp = 0; jp < n_panels; ++jp) {
-            const int64_t j0 = jc + jp * NR;
-            const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
-            for (int64_t t = t0; t < t1; ++t) {
-              const int64_t i0 = t * MR;
-              run_tile(kn.packed, MR, NR, kc, apack + (t - t0) * kc * MP, 0, 0, b_panel(jp), NR,
-                       p.c + i0 * p.c_rs + j0 * p.c_cs, p.c_rs, p.c_cs, static_cast<int>(std::min<int64_t>(MR, M - i0)),
-                       n, p.alpha, add_c);
-            }
-          }
-        }
+  // Runs task(t) for every t < n: on the thread pool, or here when threads is 1.
+  auto for_each = [threads](int64_t n, auto&& task) {
+    if (threads > 1) {
+      ThreadPool::instance().run(n, task);
+    } else {
+      for (int64_t t = 0; t < n; ++t) task(t);
+    }
+  };
+  for (int64_t jc = 0; jc < N; jc += kn.NC) {
+    const int64_t nc = std::min<int64_t>(kn.NC, N - jc), n_panels = ceil_div(nc, NR);
+    for (int64_t pc = 0; pc < K; pc += kn.KC) {
+      const int64_t kc = std::min<int64_t>(kn.KC, K - pc);
+      const bool add_c = p.accumulate || pc > 0;
+      // B's panels of this block: [n_panels][kc][NR], packed here or already packed.
+      auto b_panel = [&](int64_t jp) {
+        return p.b_panels ? p.b_panels + ((jc / NR + jp) * K + pc) * NR : bpack + jp * kc * NR;
+      };
+      if (!p.b_panels && b_rows) {  // B row-major: each task packs some k of every panel
+        for_each(ceil_div(kc, kPackRowsPerTask), [&](int64_t kk) {
+          const int64_t k0 = kk * kPackRowsPerTask, len = std::min(kPackRowsPerTask, kc - k0);
+          kn.pack_rows(bpack + k0 * NR, p.b + (pc + k0) * p.b_rs + jc, NR, NR, nc, len, p.b_rs, kc * NR);
+        });
+      } else if (!p.b_panels) {
+        for_each(n_panels, [&](int64_t jp) {
+          const int64_t j0 = jc + jp * NR;
+          pack_panel(kn, bpack + jp * kc * NR, p.b + pc * p.b_rs + j0 * p.b_cs, NR, NR,
+                     static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
+        });
       }
+      for_each(blocks, [&](int64_t blk) {
+        T* apack = scratch<T>(1, static_cast<std::size_t>(tiles_per_block * MP * kc_max));  // [tiles][kc][MP]
+        const int64_t t0 = blk * m_tiles / blocks, t1 = (blk + 1) * m_tiles / blocks;
+        if (a_cols) {  // A column-major: the block's panels k by k
+          kn.pack_rows(apack, p.a + t0 * MR + pc * p.a_cs, MR, MP, std::min(M, t1 * MR) - t0 * MR, kc, p.a_cs,
+                       kc * MP);
+        } else {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t i0 = t * MR;
+            pack_panel(kn, apack + (t - t0) * kc * MP, p.a + i0 * p.a_rs + pc * p.a_cs, MR, MP,
+                       static_cast<int>(std::min<int64_t>(MR, M - i0)), kc, p.a_rs, p.a_cs);
+          }
+        }
+        for (int64_t jp = 0; jp < n_panels; ++jp) {
+          const int64_t j0 = jc + jp * NR;
+          const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t i0 = t * MR;
+            run_tile(kn.packed, MR, NR, kc, apack + (t - t0) * kc * MP, 0, 0, b_panel(jp), NR,
+                     p.c + i0 * p.c_rs + j0 * p.c_cs, p.c_rs, p.c_cs, static_cast<int>(std::min<int64_t>(MR, M - i0)),
+                     n, p.alpha, add_c);
+          }
+        }
+      });
     }
   }
 }

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "chord/backend/cpu/isa.hpp"
 
@@ -177,7 +178,10 @@ inline T vector_sqrt(T x) {
   constexpr T kDown = is_float ? T(1.0 / 4096.0) : T(1.0 / 67108864.0);  // 2^-12 / 2^-26
   const Bits tiny = mask_of<Bits>(std::isless(x, std::numeric_limits<T>::min()));
   const T y = from_bits<T>(select(tiny, bits_of(x * kUp), bits_of(x)));
-  T r = from_bits<T>(static_cast<Bits>(kMagic - (bits_of(y) >> 1)));
+  // In unsigned arithmetic: for negative y (whose result is replaced below) the signed
+  // difference would overflow.
+  using U = std::make_unsigned_t<Bits>;
+  T r = from_bits<T>(static_cast<Bits>(static_cast<U>(kMagic) - (static_cast<U>(bits_of(y)) >> 1)));
   const T half = T(0.5) * y;
   r = r * (T(1.5) - half * r * r);
   r = r * (T(1.5) - half * r * r);
