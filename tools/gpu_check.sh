@@ -2,12 +2,14 @@
 # Everything chord checks on a GPU, in one go (a few minutes on an H100/H200):
 #   1. build-gpu/: configure (Release + line info, CHORD_CUDA=ON, sm_90 unless CUDAARCHS says
 #      otherwise) and build the GPU tests, the nvcc check and the GPU benchmarks only;
-#   2. the nvcc check and the GPU tests (tests/test_cuda_*.cpp, GPU against CPU);
+#   2. the nvcc check, the GPU tests (tests/test_cuda_*.cpp, GPU against CPU) and a short run of
+#      examples/train_char_gpt --device cuda (training, a checkpoint, greedy decoding with the cache);
+#      with --demo also the main demo, papers_in_miniature --quick --device cuda;
 #   3. the GPU tests again under compute-sanitizer --tool memcheck (CHORD_CUDA_SYNC=1, so
 #      that a fault is reported at the op that caused it);
 #   4. the benchmarks beside PyTorch on the same GPU (bench/run_gpu.sh), with the ratios.
 #
-#   bash tools/gpu_check.sh [--skip-sanitizer] [--skip-bench] [--reps N]
+#   bash tools/gpu_check.sh [--skip-sanitizer] [--skip-bench] [--demo] [--reps N]
 #
 # Logs (6 files): $OUT/gpu_{build,tests,memcheck,racecheck,bench,summary}.log when OUT is set
 # (the device tool's output folder), else build-gpu/logs/.
@@ -15,13 +17,14 @@
 # packages) it is put on CMAKE_PREFIX_PATH. Exits non-zero if a step failed; every step runs.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-sanitizer=1 bench=1 reps=10
+sanitizer=1 bench=1 demo=0 reps=10
 while (($#)); do
   case $1 in
     --skip-sanitizer) sanitizer=0 ;;
     --skip-bench) bench=0 ;;
+    --demo) demo=1 ;;
     --reps) reps=$2; shift ;;
-    *) echo "usage: $0 [--skip-sanitizer] [--skip-bench] [--reps N]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--skip-sanitizer] [--skip-bench] [--demo] [--reps N]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -53,19 +56,27 @@ prefix=()
 export CUDACXX=${CUDACXX:-$nvcc_bin}
 if ! step "configure build-gpu/" gpu_build.log \
   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
-  -DCHORD_CUDA=ON -DCHORD_BUILD_EXAMPLES=OFF -DCHORD_HEADER_CHECK=OFF -DCHORD_BUILD_BENCH=ON "${prefix[@]}"; then
+  -DCHORD_CUDA=ON -DCHORD_BUILD_EXAMPLES=ON -DCHORD_HEADER_CHECK=OFF -DCHORD_BUILD_BENCH=ON "${prefix[@]}"; then
   echo "configure failed: see $logs/gpu_build.log"
   exit 1
 fi
-if ! step "build (GPU tests, nvcc check, benchmarks)" gpu_build.log \
+examples=(chord_example_train_char_gpt)
+((demo)) && examples+=(chord_example_papers_in_miniature)
+if ! step "build (GPU tests, nvcc check, benchmarks, examples)" gpu_build.log \
   cmake --build build-gpu -j"$(nproc)" --target chord_cuda_tests chord_nvcc_check chord_bench_train_step \
-  chord_bench_generate; then
+  chord_bench_generate "${examples[@]}"; then
   echo "build failed: see $logs/gpu_build.log"
   exit 1
 fi
 
 step "nvcc check (a kernel and a chord op)" gpu_tests.log build-gpu/tests/chord_nvcc_check
 step "GPU tests" gpu_tests.log build-gpu/tests/chord_cuda_tests --duration=true
+step "train_char_gpt --device cuda (60 steps)" gpu_tests.log \
+  build-gpu/examples/train_char_gpt --device cuda --steps 60 --out build-gpu/runs/char_gpt
+if ((demo)); then
+  step "papers_in_miniature --quick --device cuda" gpu_tests.log \
+    build-gpu/examples/papers_in_miniature --quick --device cuda --out build-gpu/runs/miniature
+fi
 if ((sanitizer)); then
   sanitizer_bin=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   step "GPU tests under compute-sanitizer memcheck" gpu_memcheck.log \

@@ -30,7 +30,7 @@ template <class Out, class A, class F>
 void map(const char* op, Device device, const Shape& shape, Out* out, const Strides& out_strides, const A* a,
          const Strides& a_strides, F f) {
   if (device.is_cuda()) {
-    if constexpr (cuda_has_map<F, Out, A>) return cuda::map({device.index, op}, shape, out, out_strides, a, a_strides, f);
+    if constexpr (cuda_has_map<F, Out, A>) return cuda::map(cuda::Context{device.index, op}, shape, out, out_strides, a, a_strides, f);
     else fail_not_on_cuda(op, device);
   }
   cpu::map(shape, out, out_strides, a, a_strides, f);
@@ -42,7 +42,7 @@ void map(const char* op, Device device, const Shape& shape, Out* out, const Stri
          const Strides& a_strides, const B* b, const Strides& b_strides, F f) {
   if (device.is_cuda()) {
     if constexpr (cuda_has_map<F, Out, A, B>)
-      return cuda::map({device.index, op}, shape, out, out_strides, a, a_strides, b, b_strides, f);
+      return cuda::map(cuda::Context{device.index, op}, shape, out, out_strides, a, a_strides, b, b_strides, f);
     else fail_not_on_cuda(op, device);
   }
   cpu::map(shape, out, out_strides, a, a_strides, b, b_strides, f);
@@ -54,7 +54,7 @@ void map(const char* op, Device device, const Shape& shape, Out* out, const Stri
          const Strides& a_strides, const B* b, const Strides& b_strides, const C* c, const Strides& c_strides, F f) {
   if (device.is_cuda()) {
     if constexpr (cuda_has_map<F, Out, A, B, C>)
-      return cuda::map({device.index, op}, shape, out, out_strides, a, a_strides, b, b_strides, c, c_strides, f);
+      return cuda::map(cuda::Context{device.index, op}, shape, out, out_strides, a, a_strides, b, b_strides, c, c_strides, f);
     else fail_not_on_cuda(op, device);
   }
   cpu::map(shape, out, out_strides, a, a_strides, b, b_strides, c, c_strides, f);

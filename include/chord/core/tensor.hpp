@@ -71,7 +71,8 @@ class Tensor {
   static Tensor full(const Shape& shape, T value, Device device = Device::cpu()) {
     Tensor t = empty(shape, device);
     if (device.is_cuda()) {
-      if constexpr (built_with_cuda()) cuda::fill({device.index, "full"}, t.data(), t.numel(), sizeof(T), &value);
+      if constexpr (built_with_cuda())
+        cuda::fill(cuda::Context{device.index, "full"}, t.data(), t.numel(), sizeof(T), &value);
       return t;
     }
     std::fill_n(t.data(), t.numel(), value);
@@ -262,7 +263,7 @@ class Tensor {
     if (device().is_cuda()) {
       T value{};
       if constexpr (built_with_cuda())
-        cuda::copy_to_host({device().index, op}, &value, data() + offset, sizeof(T));
+        cuda::copy_to_host(cuda::Context{device().index, op}, &value, data() + offset, sizeof(T));
       return value;
     }
     return data()[offset];
@@ -279,10 +280,10 @@ class Tensor {
     if constexpr (built_with_cuda()) {
       if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> has no data()
         std::vector<unsigned char> bytes(span.size());
-        cuda::copy_to_host({device().index, op}, bytes.data(), data(), bytes.size());
+        cuda::copy_to_host(cuda::Context{device().index, op}, bytes.data(), data(), bytes.size());
         for (std::size_t i = 0; i < bytes.size(); ++i) span[i] = bytes[i] != 0;
       } else {
-        cuda::copy_to_host({device().index, op}, span.data(), data(), span.size() * sizeof(T));
+        cuda::copy_to_host(cuda::Context{device().index, op}, span.data(), data(), span.size() * sizeof(T));
       }
     }
     return span;

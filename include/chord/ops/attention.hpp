@@ -122,7 +122,7 @@ Tensor<T> causal_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
   const cuda::AttentionShape shape{B, H, Tq, Tk, D};
   if (device.is_cuda()) {
     if constexpr (built_with_cuda())
-      cuda::attention_forward<T>({device.index, op}, shape, cuda_heads<const T>(qd), cuda_heads<const T>(kd),
+      cuda::attention_forward<T>(cuda::Context{device.index, op}, shape, cuda_heads<const T>(qd), cuda_heads<const T>(kd),
                                  cuda_heads<const T>(vd), device_starts.defined() ? device_starts.data() : nullptr,
                                  cuda_heads<T>(y), lse.data());
   } else {

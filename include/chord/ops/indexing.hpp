@@ -116,7 +116,7 @@ void select_rows_cuda(const char* op, Device device, int64_t outer, int64_t n, i
                       const Tensor<int64_t>& index, const T* x, T* out) {
   if constexpr (cuda_gathers<T>) {
     const Tensor<int64_t> idx = dense(index);  // [L] on the device
-    cuda::select_rows<T>({device.index, op}, outer, n, inner, idx.numel(), x, idx.data(), out);
+    cuda::select_rows<T>(cuda::Context{device.index, op}, outer, n, inner, idx.numel(), x, idx.data(), out);
   } else {
     fail(op, "not implemented on cuda for ", dtype_name<T>(), " tensors");
   }
@@ -144,7 +144,7 @@ void index_add_rows_cuda(const char* op, Device device, int64_t outer, int64_t n
   packed.insert(packed.end(), rows.begin(), rows.end());
   const Tensor<int64_t> buckets = Tensor<int64_t>::from_vector(packed).to(device);  // [L + 2U + 1]
   if constexpr (built_with_cuda())
-    cuda::index_add_rows<T>({device.index, op}, outer, n, inner, L, g, buckets.data(), buckets.data() + L,
+    cuda::index_add_rows<T>(cuda::Context{device.index, op}, outer, n, inner, L, g, buckets.data(), buckets.data() + L,
                             buckets.data() + L + U + 1, U, grad);
 }
 

@@ -75,7 +75,7 @@ Tensor<T> cross_entropy_cuda(const Tensor<T>& logits, const Tensor<int64_t>& tar
   Tensor<T> row_max = Tensor<T>::empty(Shape{N}, device);    // [N]
   Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, device);    // [N]
   if constexpr (built_with_cuda())
-    cuda::cross_entropy_forward_rows<T>({device.index, op}, x.data(), rows_target.data(), row_loss.data(),
+    cuda::cross_entropy_forward_rows<T>(cuda::Context{device.index, op}, x.data(), rows_target.data(), row_loss.data(),
                                         row_max.data(), log_sum.data(), N, C, eps);
   const T mean_scale = kept ? T(1) / static_cast<T>(kept) : T(0);
   Tensor<T> out;

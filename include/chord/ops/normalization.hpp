@@ -50,7 +50,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
   const T* bp = b.defined() ? b.data() : nullptr;
   if (x.device().is_cuda()) {
     if constexpr (built_with_cuda())
-      cuda::layer_norm_forward<T>({x.device().index, op}, xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D,
+      cuda::layer_norm_forward<T>(cuda::Context{x.device().index, op}, xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D,
                                   static_cast<T>(eps));
   } else {
     cpu::layer_norm_forward(xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D, static_cast<T>(eps));
@@ -74,7 +74,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
           T* dbp = need_b ? db.data() : nullptr;
           if (xs.device().is_cuda()) {
             if constexpr (built_with_cuda())
-              cuda::layer_norm_backward<T>({xs.device().index, "layer_norm"}, gc.data(), xs.data(), wsp, mean.data(),
+              cuda::layer_norm_backward<T>(cuda::Context{xs.device().index, "layer_norm"}, gc.data(), xs.data(), wsp, mean.data(),
                                            rstd.data(), R, D, dxp, dwp, dbp);
           } else {
             cpu::layer_norm_backward(gc.data(), xs.data(), wsp, mean.data(), rstd.data(), R, D, dxp, dwp, dbp);

@@ -78,7 +78,7 @@ Tensor<T> reduce_new(const char* op, const Tensor<T>& x, const ReductionDims& rd
   Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
   if (x.device().is_cuda()) {
     if constexpr (built_with_cuda())
-      cuda::reduce<T>({x.device().index, op}, detail::cuda_reduce_op<Reducer>(), x.data(), x.shape(), x.strides(),
+      cuda::reduce<T>(cuda::Context{x.device().index, op}, detail::cuda_reduce_op<Reducer>(), x.data(), x.shape(), x.strides(),
                       rd.reduce, out.data());
     return out;
   }
@@ -243,7 +243,7 @@ Tensor<int64_t> arg_extreme(const char* op, const Tensor<T>& x, const ReductionD
   Tensor<int64_t> out = Tensor<int64_t>::empty(rd.out_shape, x.device());
   if (x.device().is_cuda()) {
     if constexpr (built_with_cuda())
-      cuda::arg_reduce<T>({x.device().index, op},
+      cuda::arg_reduce<T>(cuda::Context{x.device().index, op},
                           std::is_same_v<Better, cpu::ArgMaxBetter<T>> ? cuda::ArgReduceOp::ArgMax
                                                                        : cuda::ArgReduceOp::ArgMin,
                           x.data(), x.shape(), x.strides(), rd.reduce, out.data());

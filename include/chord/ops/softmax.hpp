@@ -75,8 +75,8 @@ template <bool Log, FloatingPoint T>
 void softmax_rows_on(Device device, const char* op, const T* x, T* y, int64_t rows, int64_t n) {
   if (device.is_cuda()) {
     if constexpr (built_with_cuda()) {
-      if constexpr (Log) cuda::log_softmax_rows<T>({device.index, op}, x, y, rows, n);
-      else cuda::softmax_rows<T>({device.index, op}, x, y, rows, n);
+      if constexpr (Log) cuda::log_softmax_rows<T>(cuda::Context{device.index, op}, x, y, rows, n);
+      else cuda::softmax_rows<T>(cuda::Context{device.index, op}, x, y, rows, n);
     }
   } else if constexpr (Log) {
     cpu::log_softmax_rows(x, y, rows, n);
@@ -89,8 +89,8 @@ void softmax_backward_rows_on(Device device, const char* op, const T* y, const T
                               int64_t n) {
   if (device.is_cuda()) {
     if constexpr (built_with_cuda()) {
-      if constexpr (Log) cuda::log_softmax_backward_rows<T>({device.index, op}, y, g, gx, rows, n);
-      else cuda::softmax_backward_rows<T>({device.index, op}, y, g, gx, rows, n);
+      if constexpr (Log) cuda::log_softmax_backward_rows<T>(cuda::Context{device.index, op}, y, g, gx, rows, n);
+      else cuda::softmax_backward_rows<T>(cuda::Context{device.index, op}, y, g, gx, rows, n);
     }
   } else if constexpr (Log) {
     cpu::log_softmax_backward_rows(y, g, gx, rows, n);

@@ -52,7 +52,7 @@ void backward_rows_on(const Tensor<T>& logits, const int64_t* targets, const T* 
                       T inv_temperature) {
   if (logits.device().is_cuda()) {
     if constexpr (built_with_cuda())
-      cuda::token_log_probs_backward_rows<T>({logits.device().index, "token_log_probs"}, logits.data(), targets, g_lp,
+      cuda::token_log_probs_backward_rows<T>(cuda::Context{logits.device().index, "token_log_probs"}, logits.data(), targets, g_lp,
                                              row_max, log_sum, entropy, g_h, gx, R, V, inv_temperature);
     return;
   }
@@ -109,7 +109,7 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
   if (want_entropy) out.entropy = Tensor<T>::empty(row_shape, x.device());  // [R]
   if (x.device().is_cuda()) {
     if constexpr (built_with_cuda())
-      cuda::token_log_probs_forward_rows<T>({x.device().index, op}, x.data(), targets ? rows_target.data() : nullptr,
+      cuda::token_log_probs_forward_rows<T>(cuda::Context{x.device().index, op}, x.data(), targets ? rows_target.data() : nullptr,
                                             targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
                                             want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
   } else {

@@ -314,12 +314,12 @@ Tensor<T> copy_to_device(const Tensor<T>& x, Device device) {
     const Tensor<T> src = dense(x);
     const std::size_t bytes = static_cast<std::size_t>(x.numel()) * sizeof(T);
     if (src.device().is_cpu() && device.is_cuda()) {
-      cuda::copy_to_device({device.index, "to"}, out.data(), src.data(), bytes);
+      cuda::copy_to_device(cuda::Context{device.index, "to"}, out.data(), src.data(), bytes);
     } else if (src.device().is_cuda() && device.is_cpu()) {
-      cuda::copy_to_host({src.device().index, "to"}, out.data(), src.data(), bytes);
+      cuda::copy_to_host(cuda::Context{src.device().index, "to"}, out.data(), src.data(), bytes);
     } else {
       const Tensor<T> host = copy_to_device(src, Device::cpu());
-      cuda::copy_to_device({device.index, "to"}, out.data(), host.data(), bytes);
+      cuda::copy_to_device(cuda::Context{device.index, "to"}, out.data(), host.data(), bytes);
     }
     return out;
   }

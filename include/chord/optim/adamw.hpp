@@ -102,7 +102,7 @@ class AdamW {
                                   static_cast<T>(options_.eps), static_cast<T>(options_.lr) / bias1,
                                   static_cast<T>(std::sqrt(1.0 - std::pow(options_.beta2, t)))};
     if constexpr (built_with_cuda())
-      cuda::adamw_update<T>({device.index, "AdamW"}, table.data(), static_cast<int64_t>(table.size()), s);
+      cuda::adamw_update<T>(cuda::Context{device.index, "AdamW"}, table.data(), static_cast<int64_t>(table.size()), s);
   }
 
   void check_options() const {
