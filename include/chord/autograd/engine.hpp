@@ -38,12 +38,23 @@ void add_into(const Tensor<T>& acc, const Tensor<T>& g) {
                g.strides(), fn::Add{});
 }
 
+// True when nothing but `t` sees its storage (no other handle, view or saved
+// tensor) and it covers that storage densely: it may then become a leaf's grad,
+// or be added into in place, without a copy.
+template <class T>
+bool exclusively_owned(const Tensor<T>& t) {
+  return t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1 && t.is_contiguous() &&
+         t.storage_offset() == 0 && t.numel() == t.storage()->size();
+}
+
 template <class T>
 void accumulate_into_leaf(TensorImpl<T>& leaf, const Tensor<T>& g) {
-  if (!leaf.grad) {
-    leaf.grad = contiguous_copy(g).impl_ptr();  // a copy: g may alias other gradients
-  } else {
+  if (leaf.grad) {
     add_into(Tensor<T>(leaf.grad), g);
+  } else if (exclusively_owned(g)) {
+    leaf.grad = g.impl_ptr();  // nothing else can see g: take it
+  } else {
+    leaf.grad = contiguous_copy(g).impl_ptr();  // a copy: g may alias other gradients
   }
 }
 
@@ -89,7 +100,8 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& gradient, bool retain_
 
   // The summed gradient of each node's output. `owned` marks a sum the engine
   // allocated itself, which may be added into in place; a gradient as returned
-  // by a backward function may alias another one and is copied first.
+  // by a backward function may alias another one and is copied first, unless
+  // nothing else sees it (exclusively_owned).
   struct Pending {
     Tensor<T> grad;
     bool owned = false;
@@ -127,6 +139,7 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& gradient, bool retain_
 
     if (node->is_accumulate()) {
       detail::accumulate_into_leaf(*node->leaf(), grad_output);
+      grad_output = Tensor<T>();
       continue;
     }
     std::vector<Tensor<T>> grads = node->apply(grad_output);
@@ -139,14 +152,16 @@ void run_backward(const Tensor<T>& root, const Tensor<T>& gradient, bool retain_
       if (!edge.node) continue;
       Node<T>* next = edge.node.get();
       if (grads[i].defined()) {
-        const Tensor<T>& g = grads[i];
+        Tensor<T> g = std::move(grads[i]);
         check(g.shape() == edge.input_shape, node->name().c_str(), "internal: gradient of shape ", g.shape(),
               " for an input of shape ", edge.input_shape);
         Pending& slot = pending[next];
         if (!slot.grad.defined()) {
-          slot = {g, false};
+          slot = {std::move(g), false};
         } else {  // several paths reach this node: sum them
-          if (!slot.owned) slot = {detail::contiguous_copy(slot.grad), true};
+          if (!slot.owned && !detail::exclusively_owned(slot.grad))
+            slot.grad = detail::contiguous_copy(slot.grad);
+          slot.owned = true;
           detail::add_into(slot.grad, g);
         }
       }

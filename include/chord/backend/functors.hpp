@@ -7,8 +7,10 @@
 //
 // Each op in ops/ names its functor: exp is map(x, fn::Exp{}), its backward
 // map(g, x, y, fn::TimesDerivative<fn::ExpDerivative>{}), add with alpha is
-// map(a, b, fn::AddScaled<T>{alpha}). The bodies are exactly the expressions
-// the CPU kernels always computed, so CPU results are unchanged bit for bit.
+// map(a, b, fn::AddScaled<T>{alpha}). On the host the bodies are exactly the
+// expressions the CPU kernels compute (exp, tanh and sigmoid through
+// cpu::vector_exp / vector_tanh, which vectorize); in device code (__CUDA_ARCH__)
+// exp and tanh are CUDA's, and sigmoid takes exp of a non-positive number only.
 //
 // Stateless functors have a templated call operator and work for every
 // element type; functors with a parameter (a scalar, a bound) take the
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "chord/backend/cpu/vector_math.hpp"
 #include "chord/backend/host_device.hpp"
 
 namespace chord::fn {
@@ -140,7 +143,13 @@ struct TimesDerivative {
 
 struct Exp {
   template <class T>
-  CHORD_HOST_DEVICE T operator()(T v) const { return std::exp(v); }
+  CHORD_HOST_DEVICE T operator()(T v) const {
+#ifdef __CUDA_ARCH__
+    return std::exp(v);
+#else
+    return cpu::vector_exp(v);
+#endif
+  }
 };
 struct ExpDerivative {
   template <class T>
@@ -172,19 +181,30 @@ struct AbsDerivative {  // abs'(0) = 0
 };
 struct Tanh {
   template <class T>
-  CHORD_HOST_DEVICE T operator()(T v) const { return std::tanh(v); }
+  CHORD_HOST_DEVICE T operator()(T v) const {
+#ifdef __CUDA_ARCH__
+    return std::tanh(v);
+#else
+    return cpu::vector_tanh(v);
+#endif
+  }
 };
 struct TanhDerivative {
   template <class T>
   CHORD_HOST_DEVICE T operator()(T, T y) const { return T(1) - y * y; }
 };
-// Written so that neither branch overflows: exp of a non-positive number only.
+// On the host 1 / (1 + vector_exp(-v)): vector_exp(-v) is +inf for very negative v (never
+// NaN), which gives 0. On the GPU written so that neither branch overflows.
 struct Sigmoid {
   template <class T>
   CHORD_HOST_DEVICE T operator()(T v) const {
+#ifdef __CUDA_ARCH__
     if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
     const T e = std::exp(v);
     return e / (T(1) + e);
+#else
+    return T(1) / (T(1) + cpu::vector_exp(-v));
+#endif
   }
 };
 struct SigmoidDerivative {
@@ -200,7 +220,8 @@ struct ReluDerivative {  // relu'(0) = 0
   CHORD_HOST_DEVICE T operator()(T v, T) const { return v > T(0) ? T(1) : T(0); }
 };
 
-// GELU, tanh approximation (GPT-2):
+// GELU, tanh approximation (GPT-2), in the form the GPU runs (the CPU's gelu op has
+// kernels of its own, backend/cpu/activation.hpp):
 //   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
 //   gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
 struct Gelu {

@@ -12,22 +12,11 @@
 #include <new>
 
 #include "chord/backend/cuda/runtime.hpp"
+#include "chord/core/allocator.hpp"
 #include "chord/core/device.hpp"
 #include "chord/core/error.hpp"
 
 namespace chord {
-
-inline constexpr std::size_t kCpuAlignment = 64;  // one cache line; AVX-512 friendly
-
-// 64-byte aligned host allocation. Returns nullptr for zero bytes.
-inline void* cpu_allocate(std::size_t bytes) {
-  if (bytes == 0) return nullptr;
-  const std::size_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-  void* p = std::aligned_alloc(kCpuAlignment, rounded);
-  if (!p) fail("allocate", "out of memory allocating ", bytes, " bytes on the cpu");
-  return p;
-}
-inline void cpu_free(void* p) { std::free(p); }
 
 template <class T>
 class Storage {
@@ -54,7 +43,7 @@ class Storage {
         return;
       }
     }
-    cpu_free(data_);
+    cpu_free(data_, bytes());
   }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

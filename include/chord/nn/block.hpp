@@ -22,7 +22,7 @@ class Block : public Module<T> {
   // x [B, T, C] -> [B, T, C]
   Tensor<T> forward(const Tensor<T>& x, KVCache<T>* cache = nullptr, int64_t layer = 0) {
     const Tensor<T> h = x + attn->forward(ln_1->forward(x), cache, layer);
-    return h + mlp->forward(ln_2->forward(h));
+    return h + mlp->forward(ln_2->forward(h), cache);
   }
 
   std::shared_ptr<LayerNorm<T>> ln_1, ln_2;

@@ -51,7 +51,7 @@ class GPT : public Module<T> {
     const Tensor<int64_t> ids = tokens.to(device());                                   // [B, T]
     const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len).to(device());  // [T]
     const Tensor<T> x = drop->forward(wte->forward(ids) + wpe->forward(positions));     // [B, T, C]
-    return head(run_blocks(x, nullptr));
+    return head(run_blocks(x, nullptr), nullptr);
   }
 
   // Appends tokens [B, Tn] to `cache` (slots length() .. length() + Tn - 1) and returns their
@@ -73,7 +73,7 @@ class GPT : public Module<T> {
       for (int64_t t = 0; t < Tn; ++t) positions.data()[b * Tn + t] = std::max<int64_t>(0, start + t - first);
     }
     const Tensor<T> x = drop->forward(wte->forward(tokens.to(device())) + wpe->forward(positions.to(device())));
-    const Tensor<T> out = head(run_blocks(x, &cache));  // [B, Tn, vocab]
+    const Tensor<T> out = head(run_blocks(x, &cache), &cache);  // [B, Tn, vocab]
     cache.advance(Tn);
     return out;
   }
@@ -109,8 +109,11 @@ class GPT : public Module<T> {
     return ln_f->forward(x);
   }
   // x [B, T, C] -> logits [B, T, vocab]
-  Tensor<T> head(const Tensor<T>& x) const {
-    return config_.tie_embeddings ? linear(x, wte->weight) : lm_head->forward(x);
+  Tensor<T> head(const Tensor<T>& x, KVCache<T>* cache) const {
+    if (!config_.tie_embeddings) return lm_head->forward(x, cache);
+    if (cache && !autograd::needs_grad(x, wte->weight) && wte->weight.device().is_cpu())
+      return linear(x, cache->packed_weight(wte->weight));
+    return linear(x, wte->weight);
   }
 
   GPTConfig config_;

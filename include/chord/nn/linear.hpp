@@ -3,7 +3,9 @@
 // (PyTorch's layout); checkpoints in Hugging Face's GPT-2 layout store the
 // Conv1D layers transposed, [in, out] (see chord/nn/gpt_checkpoint.hpp).
 
+#include "chord/autograd/node.hpp"
 #include "chord/nn/init.hpp"
+#include "chord/nn/kv_cache.hpp"
 #include "chord/nn/module.hpp"
 #include "chord/ops/linalg.hpp"
 
@@ -28,6 +30,13 @@ class Linear : public Module<T> {
 
   // x [..., in] -> [..., out]
   Tensor<T> forward(const Tensor<T>& x) const { return linear(x, weight, bias); }
+  // The same, while decoding with a KV cache: when no graph is recorded, the product uses the
+  // cache's packed copy of the weight (KVCache::packed_weight; on the cpu: a GPU reads the
+  // weight as it is).
+  Tensor<T> forward(const Tensor<T>& x, KVCache<T>* cache) const {
+    if (!cache || autograd::needs_grad(x, weight, bias) || !weight.device().is_cpu()) return linear(x, weight, bias);
+    return linear(x, cache->packed_weight(weight), bias);
+  }
   Tensor<T> operator()(const Tensor<T>& x) const { return forward(x); }
 
   int64_t in_features() const { return in_features_; }

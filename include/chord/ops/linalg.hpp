@@ -82,6 +82,18 @@ void gemm_on(Device device, int64_t batch, int64_t M, int64_t N, int64_t K, cons
                        c_rs, 1, accumulate);
 }
 
+// y [rows, bias.size(0)] (row-major) = bias in every row; nothing when bias is undefined.
+template <FloatingPoint T>
+void fill_rows_with_bias(T* y, int64_t rows, const Tensor<T>& bias) {
+  if (!bias.defined()) return;
+  const T* b = bias.data();
+  const int64_t n = bias.size(0), bs = bias.stride(0);
+  cpu::parallel_for(rows, n, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t j = 0; j < n; ++j) y[r * n + j] = b[j * bs];
+  });
+}
+
 // [M, K] @ [K, N] -> a new contiguous [M, N], for 2-D operands of any strides (no autograd).
 template <FloatingPoint T>
 Tensor<T> mm(const Tensor<T>& a_in, const Tensor<T>& b_in) {
@@ -262,25 +274,19 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [..., out] = [rows, out] contiguous
-  T* y = out.data();
   if (x.device().is_cuda()) {  // y = bias (broadcast over the rows), then y += X W^T
+    T* y = out.data();
     if (bias.defined())
       backend::map("linear", x.device(), Shape{rows, out_features}, y, Strides{out_features, 1}, bias.data(),
                    Strides{0, bias.stride(0)}, fn::Identity{});
     linalg_detail::gemm_on<T>(x.device(), 1, rows, out_features, in, X.data(), {0}, X.stride(0), X.stride(1),
                               W.data(), {0}, W.stride(1), W.stride(0), y, {0}, out_features, bias.defined());
-  } else if (bias.defined()) {
-    const T* b = bias.data();
-    const int64_t bs = bias.stride(0);
-    cpu::parallel_for(rows, out_features, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r)
-        for (int64_t j = 0; j < out_features; ++j) y[r * out_features + j] = b[j * bs];
-    });
+  } else {
+    linalg_detail::fill_rows_with_bias(out.data(), rows, bias);
+    // W^T as [in, out] is weight with its strides swapped.
+    cpu::gemm<T>(rows, out_features, in, T(1), X.data(), X.stride(0), X.stride(1), W.data(), W.stride(1),
+                 W.stride(0), out.data(), out_features, 1, /*accumulate=*/bias.defined());
   }
-  // W^T as [in, out] is weight with its strides swapped.
-  if (x.device().is_cpu())
-    cpu::gemm<T>(rows, out_features, in, T(1), X.data(), X.stride(0), X.stride(1), W.data(), W.stride(1), W.stride(0),
-                 y, out_features, 1, /*accumulate=*/bias.defined());
 
   if (autograd::needs_grad(x, weight, bias)) {
     autograd::record(
@@ -299,6 +305,35 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
           return std::vector<Tensor<T>>{gx, gw, gb};
         });
   }
+  return out;
+}
+
+// y = x @ W^T + bias with W^T packed once (cpu::PackedB of W^T: [in, out]), for inference
+// (decoding with a KV cache, see nn::KVCache::packed_weight): W is no tensor here, so no graph
+// is recorded, and x must not need a gradient. The same values as linear(x, W, bias).
+template <FloatingPoint T>
+Tensor<T> linear(const Tensor<T>& x, const cpu::PackedB<T>& weight_t, const Tensor<T>& bias = Tensor<T>()) {
+  check_defined("linear", x, "input");
+  check_cpu("linear", x);
+  check(!autograd::needs_grad(x, bias), "linear",
+        "a packed weight is for inference: the input or the bias needs a gradient (use the weight tensor)");
+  const int64_t in = weight_t.rows(), out_features = weight_t.cols();
+  check(x.dim() >= 1 && x.size(-1) == in, "linear", "input of shape ", x.shape(), " does not match the packed weight [",
+        out_features, ", ", in, "]: the input has ", x.dim() >= 1 ? x.size(-1) : 0, " features, the weight expects ",
+        in);
+  if (bias.defined()) {
+    check_same_device("linear", x.device(), bias.device());
+    check(bias.dim() == 1 && bias.size(0) == out_features, "linear", "bias of shape ", bias.shape(),
+          " does not match the packed weight: expected [", out_features, "]");
+  }
+  const Tensor<T> X = linalg_detail::gemm_operand(linalg_detail::as_rows(x));  // [rows, in]
+  const int64_t rows = X.size(0);
+  Shape out_shape = x.shape();
+  out_shape[out_shape.size() - 1] = out_features;
+  Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [..., out] = [rows, out] contiguous
+  linalg_detail::fill_rows_with_bias(out.data(), rows, bias);
+  weight_t.multiply(rows, T(1), X.data(), X.stride(0), X.stride(1), out.data(), out_features, 1,
+                    /*accumulate=*/bias.defined());
   return out;
 }
 

@@ -12,12 +12,16 @@
 #include <numbers>
 
 #include "chord/autograd/node.hpp"
+#include "chord/backend/cpu/activation.hpp"
+#include "chord/backend/cpu/vector_math.hpp"
 #include "chord/ops/elementwise.hpp"
 
 namespace chord::ops {
 
 // out = f(x), with grad_x = grad * df(x, out): the pattern of every op here. f and
-// df are functors of chord::fn (backend/functors.hpp), where their formulas are.
+// df are functors of chord::fn (backend/functors.hpp), which the CUDA kernels run
+// too. On the CPU exp, tanh and sigmoid use cpu::vector_exp / vector_tanh (within
+// 1-2 ulp of libm), which vectorize where libm's functions would keep the loop scalar.
 template <FloatingPoint T, class F, class DF>
 Tensor<T> unary_op(const char* op, const char* node_name, const Tensor<T>& x, F f, DF df) {
   Tensor<T> out = map_new<T>(op, x, f);
@@ -58,7 +62,6 @@ Tensor<T> tanh(const Tensor<T>& x) {
 
 template <FloatingPoint T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
-  // fn::Sigmoid never overflows: it takes exp of a non-positive number only.
   return unary_op("sigmoid", "SigmoidBackward", x, fn::Sigmoid{}, fn::SigmoidDerivative{});
 }
 
@@ -69,10 +72,26 @@ Tensor<T> relu(const Tensor<T>& x) {
 
 // GELU, tanh approximation (GPT-2):
 //   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
-//   gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+// through the vectorized kernels of backend/cpu/activation.hpp (one exp per element);
+// on a GPU through the map kernels with fn::Gelu and fn::GeluDerivative.
 template <FloatingPoint T>
 Tensor<T> gelu(const Tensor<T>& x) {
-  return unary_op("gelu", "GeluBackward", x, fn::Gelu{}, fn::GeluDerivative{});
+  const char* op = "gelu";
+  check_defined(op, x);
+  if (x.device().is_cuda()) return unary_op(op, "GeluBackward", x, fn::Gelu{}, fn::GeluDerivative{});
+  check_cpu(op, x);
+  const Tensor<T> input = dense(x);
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  cpu::gelu_forward(input.data(), out.data(), input.numel());
+  if (autograd::needs_grad(x))
+    autograd::record("GeluBackward", out, {x}, [saved = autograd::SavedTensor<T>(input, op), op](const Tensor<T>& g) {
+      const Tensor<T>& xs = saved.get();
+      const Tensor<T> grad = dense(g);
+      Tensor<T> dx = Tensor<T>::empty(xs.shape(), xs.device());
+      cpu::gelu_backward(xs.data(), grad.data(), dx.data(), xs.numel());
+      return std::vector<Tensor<T>>{dx};
+    });
+  return out;
 }
 
 // Limits x to [lo, hi]; either bound may be +-infinity to leave that side open.

@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cpu/vector_math.hpp"
 
 namespace chord::cpu {
 
@@ -19,16 +21,13 @@ struct AdamWStep {
   int64_t t;  // the step number, from 1
 };
 
-// param, grad, exp_avg (m), exp_avg_sq (v): contiguous buffers of n elements.
-template <class T>
-void adamw_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t n, const AdamWStep& s) {
-  const T lr = static_cast<T>(s.lr), b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
-  const T eps = static_cast<T>(s.eps);
-  const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
-  const T bias1 = static_cast<T>(1.0 - std::pow(s.beta1, static_cast<double>(s.t)));
-  const T bias2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(s.beta2, static_cast<double>(s.t))));
-  const T step_size = lr / bias1;
-  parallel_for(n, 8, [&](int64_t begin, int64_t end) {
+namespace adamw_detail {
+
+// Elements [begin, end) of the update, with the step's constants precomputed.
+struct Update {
+  template <class T>
+  static void run(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t begin, int64_t end, T b1, T b2, T eps,
+                  T decay, T step_size, T bias2_sqrt) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const T g = grad[i];
@@ -38,6 +37,25 @@ void adamw_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t n,
       exp_avg_sq[i] = v;
       param[i] = param[i] * decay - step_size * m / (std::sqrt(v) / bias2_sqrt + eps);
     }
+  }
+};
+
+}  // namespace adamw_detail
+
+// param, grad, exp_avg (m), exp_avg_sq (v): contiguous buffers of n elements. Runs
+// through run_kernel (vector_math.hpp): AVX-512 or AVX2 where the CPU has them.
+template <class T>
+void adamw_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t n, const AdamWStep& s) {
+  const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
+  const T eps = static_cast<T>(s.eps);
+  const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+  const T bias1 = static_cast<T>(1.0 - std::pow(s.beta1, static_cast<double>(s.t)));
+  const T bias2_sqrt = static_cast<T>(std::sqrt(1.0 - std::pow(s.beta2, static_cast<double>(s.t))));
+  const T step_size = static_cast<T>(s.lr) / bias1;
+  const Isa isa = active_isa();
+  parallel_for(n, 8, [&](int64_t begin, int64_t end) {
+    run_kernel<adamw_detail::Update>(isa, param, grad, exp_avg, exp_avg_sq, begin, end, b1, b2, eps, decay, step_size,
+                                     bias2_sqrt);
   });
 }
 

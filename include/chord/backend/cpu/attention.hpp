@@ -20,19 +20,21 @@
 // (batch, head) and query blocks (or key blocks for dK, dV) of fixed sizes;
 // every output element is written by one task, in an order that depends only
 // on the sizes: the results are bit-identical for any number of threads. The
-// row kernels (softmax numerators, probabilities and score gradients) have an
-// AVX2 build chosen at run time (active_isa()), like the GEMM's micro-kernels.
+// row kernels (softmax numerators, probabilities and score gradients) run
+// through run_kernel (vector_math.hpp): AVX-512 or AVX2 builds chosen at run
+// time (active_isa()), like the GEMM's micro-kernels.
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <vector>
+#include <type_traits>
 
 #include "chord/backend/cpu/gemm.hpp"
 #include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cpu/vector_math.hpp"
+#include "chord/core/allocator.hpp"
 
 namespace chord::cpu {
 
@@ -59,80 +61,41 @@ inline constexpr int64_t kKeyBlock = 64;
 // (5 products per block); with fewer it runs a dQ pass over query blocks and a
 // dK/dV pass over key blocks (7 products per block, but more tasks to share).
 inline constexpr int64_t kHeadsPerFusedBackward = 16;
+// With at least this many queries, K (and, in the backward, V) are first copied
+// transposed, [B, H, D, Tk]: the score products Q K^T and dO V^T then read both
+// operands along rows, which the GEMM's direct path runs about 3 times faster
+// than the dot products it otherwise needs. With fewer (decoding: Tq = 1) the
+// forward runs each query row through attend_row, reading K and V in place: the
+// copy would cost as much as the product.
+inline constexpr int64_t kTransposeMinQueries = 8;
+
+// The row stride of a transposed head, [D, Tk]: Tk rounded up to 8 (whole 8 x 8 transposes).
+inline int64_t transposed_stride(int64_t Tk) { return (Tk + 7) / 8 * 8; }
+
+// dst[bh][d][j] = src(b, h, j, d) for j < Tk, d < D (0 for Tk <= j < transposed_stride(Tk)):
+// every head of a [B, H, Tk, D] operand transposed into a dense [B * H, D, transposed_stride(Tk)]
+// buffer, by the GEMM's transposing pack where the CPU has one.
+template <class T>
+void transpose_heads(const AttentionSizes& s, HeadsView<const T> src, T* dst) {
+  const int64_t stride = transposed_stride(s.Tk);
+  const gemm_kernel::Kernels<T>* kn = gemm_kernel::kernels_for<T>(active_isa());
+  parallel_for(s.B * s.H, 2 * s.Tk * s.D, [&](int64_t first, int64_t last) {
+    for (int64_t bh = first; bh < last; ++bh) {
+      const T* in = src.head(bh / s.H, bh % s.H);
+      T* out = dst + bh * s.D * stride;
+      if (kn) {
+        kn->pack_lines(out, in, static_cast<int>(stride), static_cast<int>(s.Tk), s.D, src.row_stride);
+        continue;
+      }
+      for (int64_t d = 0; d < s.D; ++d)
+        for (int64_t j = 0; j < stride; ++j) out[d * stride + j] = j < s.Tk ? in[j * src.row_stride + d] : T(0);
+    }
+  });
+}
 
 template <class T>
 T scale_of(int64_t D) {
   return D > 0 ? T(1) / std::sqrt(static_cast<T>(D)) : T(1);
-}
-
-// exp(x) from arithmetic and bit operations only, so that a loop of it
-// vectorizes (libm's exp is one call per element): x = n ln2 + r with
-// |r| <= ln2 / 2 (Cody-Waite), exp(r) by a polynomial (Cephes' expf for float,
-// Taylor to r^13 for double: within 1-2 ulp of libm), 2^n put into the exponent
-// bits. Below the smallest normal result it gives 0; NaN gives NaN. The
-// selects are bit masks from quiet comparisons: ternaries on floats are not
-// if-converted under -ftrapping-math (the default), so they would keep the
-// loop scalar.
-template <class T>
-struct ExpConstants;
-template <>
-struct ExpConstants<float> {
-  using Bits = int32_t;
-  static constexpr float lo = -87.33f, hi = 88.0f, round = 12582912.0f;  // round: 1.5 * 2^23
-  static constexpr float ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-  static constexpr int mantissa = 23, bias = 127;
-};
-template <>
-struct ExpConstants<double> {
-  using Bits = int64_t;
-  static constexpr double lo = -708.39, hi = 709.0, round = 6755399441055744.0;  // round: 1.5 * 2^52
-  static constexpr double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-  static constexpr int mantissa = 52, bias = 1023;
-};
-
-template <class T>
-inline T vector_exp(T x) {
-  using C = ExpConstants<T>;
-  using Bits = typename C::Bits;
-  auto bits = [](T v) { return std::bit_cast<Bits>(v); };
-  auto select = [](Bits mask, Bits a, Bits b) { return (a & mask) | (b & ~mask); };  // mask ? a : b
-  const Bits above_lo = -static_cast<Bits>(std::isgreater(x, C::lo));  // all ones where x > lo (not for NaN)
-  const Bits below_hi = -static_cast<Bits>(std::isless(x, C::hi));
-  const T xc = std::bit_cast<T>(select(above_lo, select(below_hi, bits(x), bits(C::hi)), bits(C::lo)));  // clamped
-  // round(x / ln2) lands in the low mantissa bits of t; read there, not as t - round, which
-  // -ffast-math could fold to x / ln2.
-  const T t = xc * T(1.44269504088896340736) + C::round;
-  const int32_t ni = static_cast<int32_t>(bits(t)) - static_cast<int32_t>(bits(C::round));
-  const T n = static_cast<T>(ni);
-  const T r = (xc - n * C::ln2_hi) - n * C::ln2_lo;
-  T p;
-  if constexpr (sizeof(T) == 4) {
-    p = T(1.9875691500e-4);
-    p = p * r + T(1.3981999507e-3);
-    p = p * r + T(8.3334519073e-3);
-    p = p * r + T(4.1665795894e-2);
-    p = p * r + T(1.6666665459e-1);
-    p = p * r + T(5.0000001201e-1);
-    p = p * (r * r) + r + T(1);
-  } else {
-    p = T(1.0 / 6227020800.0);  // 1 / 13!, then down to 1 / 0!
-    p = p * r + T(1.0 / 479001600.0);
-    p = p * r + T(1.0 / 39916800.0);
-    p = p * r + T(1.0 / 3628800.0);
-    p = p * r + T(1.0 / 362880.0);
-    p = p * r + T(1.0 / 40320.0);
-    p = p * r + T(1.0 / 5040.0);
-    p = p * r + T(1.0 / 720.0);
-    p = p * r + T(1.0 / 120.0);
-    p = p * r + T(1.0 / 24.0);
-    p = p * r + T(1.0 / 6.0);
-    p = p * r + T(0.5);
-    p = p * r + T(1);
-    p = p * r + T(1);
-  }
-  const T y = p * std::bit_cast<T>(static_cast<Bits>(static_cast<Bits>(ni + C::bias) << C::mantissa));
-  const Bits nan = -static_cast<Bits>(std::isunordered(x, x));
-  return std::bit_cast<T>(select(above_lo, bits(y), select(nan, bits(x), bits(T(0)))));
 }
 
 // Row kernels on one query's scores p[0, n) against n keys of which the first
@@ -144,59 +107,185 @@ template <class T>
 struct RowStats {
   T max, sum;
 };
-template <class T>
-inline RowStats<T> softmax_numerators(T* p, int64_t n, int64_t seen) {
-  std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
-  T m = -std::numeric_limits<T>::infinity();
+struct SoftmaxNumerators {
+  template <class T>
+  static void run(T* p, int64_t n, int64_t seen, RowStats<T>* stats) {
+    std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
+    T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
-  for (int64_t c = 0; c < n; ++c) m = p[c] > m ? p[c] : m;  // this form becomes vmaxps; std::max does not
-  T sum = 0;
+    for (int64_t c = 0; c < n; ++c) m = p[c] > m ? p[c] : m;  // this form becomes vmaxps; std::max does not
+    T sum = 0;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t c = 0; c < n; ++c) {
-    p[c] = vector_exp(p[c] - m);
-    sum += p[c];
+    for (int64_t c = 0; c < n; ++c) {
+      p[c] = vector_exp(p[c] - m);
+      sum += p[c];
+    }
+    *stats = {m, sum};
   }
-  return {m, sum};
+};
+template <class T>
+RowStats<T> softmax_numerators(Isa isa, T* p, int64_t n, int64_t seen) {
+  RowStats<T> stats;
+  run_kernel<SoftmaxNumerators>(isa, p, n, seen, &stats);
+  return stats;
 }
 
 // The backward's probabilities and score gradients: p[c] = exp(p[c] - lse) (0 for
 // hidden keys) and, when ds is not null, ds[c] = p[c] * (ds[c] - delta).
-template <class T>
-inline void probabilities_and_grads(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
-  std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
+struct ProbabilitiesAndGrads {
+  template <class T>
+  static void run(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
+    std::fill(p + seen, p + n, -std::numeric_limits<T>::infinity());
 #pragma omp simd
-  for (int64_t c = 0; c < n; ++c) p[c] = vector_exp(p[c] - lse);
-  if (!ds) return;
+    for (int64_t c = 0; c < n; ++c) p[c] = vector_exp(p[c] - lse);
+    if (!ds) return;
 #pragma omp simd
-  for (int64_t c = 0; c < n; ++c) ds[c] = p[c] * (ds[c] - delta);
-}
-
-// The same, compiled for AVX2 (8 floats or 4 doubles a step), chosen at run time.
-#if CHORD_X86_SIMD
-template <class T>
-CHORD_TARGET_AVX2 RowStats<T> softmax_numerators_avx2(T* p, int64_t n, int64_t seen) {
-  return softmax_numerators(p, n, seen);
-}
-template <class T>
-CHORD_TARGET_AVX2 void probabilities_and_grads_avx2(T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
-  probabilities_and_grads(p, ds, n, seen, lse, delta);
-}
-#endif
-template <class T>
-RowStats<T> softmax_numerators(Isa isa, T* p, int64_t n, int64_t seen) {
-#if CHORD_X86_SIMD
-  if (isa >= Isa::Avx2) return softmax_numerators_avx2(p, n, seen);
-#endif
-  (void)isa;
-  return softmax_numerators(p, n, seen);
-}
+    for (int64_t c = 0; c < n; ++c) ds[c] = p[c] * (ds[c] - delta);
+  }
+};
 template <class T>
 void probabilities_and_grads(Isa isa, T* p, T* ds, int64_t n, int64_t seen, T lse, T delta) {
+  run_kernel<ProbabilitiesAndGrads>(isa, p, ds, n, seen, lse, delta);
+}
+
+// One query row against its n (>= 1) visible keys, for decoding (few queries), where the
+// products are matrix-vector ones and a GEMM call per row would cost more than the work:
+//   p[j] = scale * q . k_j,  max m, p[j] = exp(p[j] - m),  o = sum_j p[j] v_j / sum_j p[j],
+//   lse = m + log(sum_j p[j]).
+// q: [D]; k, v: [n, D] rows at k_rs / v_rs apart; p: [n] scratch; o: [D].
+// With AVX2 or AVX-512 and D a multiple of the vector width (at most kRowChunks vectors)
+// the scores and the weighted sum run on vector registers (scores_row and
+// weighted_sum_row below, 4 keys per horizontal sum; o's vectors held in registers
+// across the keys); otherwise on the portable loops.
+inline constexpr int kRowChunks = 16;
+
+template <class T>
+struct RowScoresPortable {
+  static void run(const T* q, const T* k, int64_t k_rs, int64_t n, int64_t D, T scale, T* p) {
+    for (int64_t j = 0; j < n; ++j) {
+      const T* kj = k + j * k_rs;
+      T dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += q[d] * kj[d];
+      p[j] = scale * dot;
+    }
+  }
+};
+template <class T>
+struct WeightedSumPortable {
+  static void run(const T* p, const T* v, int64_t v_rs, int64_t n, int64_t D, T* o) {
+    std::fill(o, o + D, T(0));
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t d = 0; d < D; ++d) o[d] += p[j] * v[j * v_rs + d];
+  }
+};
+
 #if CHORD_X86_SIMD
-  if (isa >= Isa::Avx2) return probabilities_and_grads_avx2(p, ds, n, seen, lse, delta);
+// scores_row<Ops>: p[j] = scale * q . k_j; weighted_sum_row<Ops>: o = sum_j p[j] v_j.
+// Both need D = C * W with C <= kRowChunks.
+#define CHORD_ATTEND_ROW_KERNELS(TARGET)                                                                          \
+  template <class Ops, int C>                                                                                     \
+  TARGET void scores_row(const typename Ops::T* q, const typename Ops::T* k, int64_t k_rs, int64_t n,            \
+                         typename Ops::T scale, typename Ops::T* p) {                                             \
+    using V = typename Ops::V;                                                                                    \
+    constexpr int W = Ops::W;                                                                                     \
+    V qv[C];                                                                                                      \
+    _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) qv[c] = Ops::load(q + c * W);                           \
+    for (int64_t j0 = 0; j0 < n; j0 += 4) {                                                                       \
+      const typename Ops::T* kj[4]; /* keys past n repeat the last one; their sums are dropped */                 \
+      _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u) kj[u] = k + std::min<int64_t>(j0 + u, n - 1) * k_rs;   \
+      V acc[4] = {Ops::zero(), Ops::zero(), Ops::zero(), Ops::zero()};                                            \
+      _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c)                                                        \
+          _Pragma("GCC unroll 4") for (int u = 0; u < 4; ++u) acc[u] =                                            \
+              Ops::fmadd(qv[c], Ops::load(kj[u] + c * W), acc[u]);                                                \
+      typename Ops::T sums[4];                                                                                    \
+      Ops::hsum4(acc, sums);                                                                                      \
+      for (int u = 0; u < 4 && j0 + u < n; ++u) p[j0 + u] = scale * sums[u];                                      \
+    }                                                                                                             \
+  }                                                                                                               \
+  template <class Ops, int C>                                                                                     \
+  TARGET void weighted_sum_row(const typename Ops::T* p, const typename Ops::T* v, int64_t v_rs, int64_t n,      \
+                               typename Ops::T* o) {                                                              \
+    using V = typename Ops::V;                                                                                    \
+    constexpr int W = Ops::W;                                                                                     \
+    V acc[C];                                                                                                     \
+    _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) acc[c] = Ops::zero();                                   \
+    for (int64_t j = 0; j < n; ++j) {                                                                             \
+      const V w = Ops::set1(p[j]);                                                                                \
+      _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) acc[c] =                                              \
+          Ops::fmadd(w, Ops::load(v + j * v_rs + c * W), acc[c]);                                                 \
+    }                                                                                                             \
+    _Pragma("GCC unroll 16") for (int c = 0; c < C; ++c) Ops::store(o + c * W, acc[c]);                          \
+  }
+
+namespace avx2 {
+CHORD_ATTEND_ROW_KERNELS(CHORD_TARGET_AVX2)
+}
+namespace avx512 {
+CHORD_ATTEND_ROW_KERNELS(CHORD_TARGET_AVX512)
+}
+#undef CHORD_ATTEND_ROW_KERNELS
 #endif
-  (void)isa;
-  probabilities_and_grads(p, ds, n, seen, lse, delta);
+
+namespace attend_row_detail {
+
+#if CHORD_X86_SIMD
+// The vector kernels for ISA namespace N and vector ops Ops, for D = C * W with C a power of
+// two up to kRowChunks: the scores and the weighted sum (null when D has no such C).
+template <class T>
+struct RowKernels {
+  void (*scores)(const T*, const T*, int64_t, int64_t, T, T*) = nullptr;
+  void (*weighted)(const T*, const T*, int64_t, int64_t, T*) = nullptr;
+};
+#define CHORD_ROW_KERNELS_FOR(NS, OPS)                                                                            \
+  [&]() -> RowKernels<T> {                                                                                        \
+    using Ops = gemm_kernel::NS::OPS;                                                                             \
+    switch (D % Ops::W ? 0 : D / Ops::W) {                                                                        \
+      case 1: return {&NS::scores_row<Ops, 1>, &NS::weighted_sum_row<Ops, 1>};                                    \
+      case 2: return {&NS::scores_row<Ops, 2>, &NS::weighted_sum_row<Ops, 2>};                                    \
+      case 4: return {&NS::scores_row<Ops, 4>, &NS::weighted_sum_row<Ops, 4>};                                    \
+      case 8: return {&NS::scores_row<Ops, 8>, &NS::weighted_sum_row<Ops, 8>};                                    \
+      case 16: return {&NS::scores_row<Ops, 16>, &NS::weighted_sum_row<Ops, 16>};                                 \
+      default: return {};                                                                                         \
+    }                                                                                                             \
+  }()
+template <class T>
+RowKernels<T> row_kernels(Isa isa, int64_t D) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (isa >= Isa::Avx512) return CHORD_ROW_KERNELS_FOR(avx512, F32);
+    if (isa >= Isa::Avx2) return CHORD_ROW_KERNELS_FOR(avx2, F32);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (isa >= Isa::Avx512) return CHORD_ROW_KERNELS_FOR(avx512, F64);
+    if (isa >= Isa::Avx2) return CHORD_ROW_KERNELS_FOR(avx2, F64);
+  }
+  return {};
+}
+#undef CHORD_ROW_KERNELS_FOR
+#endif
+
+}  // namespace attend_row_detail
+
+template <class T>
+void attend_row(Isa isa, const T* q, const T* k, int64_t k_rs, const T* v, int64_t v_rs, int64_t n, int64_t D,
+                T scale, T* p, T* o, T* lse) {
+#if CHORD_X86_SIMD
+  const attend_row_detail::RowKernels<T> kn = attend_row_detail::row_kernels<T>(isa, D);
+#else
+  struct {
+    void* scores = nullptr;
+  } kn;
+#endif
+  if (kn.scores) kn.scores(q, k, k_rs, n, scale, p);
+  else RowScoresPortable<T>::run(q, k, k_rs, n, D, scale, p);
+  const RowStats<T> st = softmax_numerators(isa, p, n, n);
+#if CHORD_X86_SIMD
+  if (kn.weighted) kn.weighted(p, v, v_rs, n, o);
+  else WeightedSumPortable<T>::run(p, v, v_rs, n, D, o);
+#else
+  WeightedSumPortable<T>::run(p, v, v_rs, n, D, o);
+#endif
+  const T inv = T(1) / st.sum;
+  for (int64_t d = 0; d < D; ++d) o[d] *= inv;
+  *lse = st.max + std::log(st.sum);
 }
 
 // How many of the keys [j0, j0 + n) query i sees (they are a prefix: j0 >= key_start).
@@ -220,6 +309,8 @@ struct HeadGrads {
   int64_t q_rs, k_rs, v_rs, do_rs;
   const T *lse, *delta;  // [Tq] each
   Isa isa;
+  const T *kt, *vt;  // [D, kt_rs] each: this head's K and V transposed, or null (then k and v are read)
+  int64_t kt_rs;     // transposed_stride(Tk)
 
   // For query rows [i0, i1) and keys [j0, j1) (j0 >= key_start):
   //   p[r, c]  = exp(scale * q_i . k_j - lse_i) where query i sees key j, else 0
@@ -227,8 +318,10 @@ struct HeadGrads {
   // with i = i0 + r, j = j0 + c; p, ds: [i1 - i0, j1 - j0] row-major.
   void block(int64_t i0, int64_t i1, int64_t j0, int64_t j1, T* p, T* ds) const {
     const int64_t rows = i1 - i0, n = j1 - j0;
-    gemm<T>(rows, n, s.D, scale, q + i0 * q_rs, q_rs, 1, k + j0 * k_rs, 1, k_rs, p, n, 1);
-    if (ds) gemm<T>(rows, n, s.D, T(1), dout + i0 * do_rs, do_rs, 1, v + j0 * v_rs, 1, v_rs, ds, n, 1);
+    if (kt) gemm<T>(rows, n, s.D, scale, q + i0 * q_rs, q_rs, 1, kt + j0, kt_rs, 1, p, n, 1);
+    else gemm<T>(rows, n, s.D, scale, q + i0 * q_rs, q_rs, 1, k + j0 * k_rs, 1, k_rs, p, n, 1);
+    if (ds && vt) gemm<T>(rows, n, s.D, T(1), dout + i0 * do_rs, do_rs, 1, vt + j0, kt_rs, 1, ds, n, 1);
+    else if (ds) gemm<T>(rows, n, s.D, T(1), dout + i0 * do_rs, do_rs, 1, v + j0 * v_rs, 1, v_rs, ds, n, 1);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t i = i0 + r, seen = visible_keys(s, i, j0, n);
       T* pr = p + r * n;
@@ -255,9 +348,15 @@ void attention_forward(const AttentionSizes& s, HeadsView<const T> q, HeadsView<
   const int64_t Br = kQueryBlock, blocks = (s.Tq + Br - 1) / Br;
   const T scale = scale_of<T>(s.D);
   const Isa isa = active_isa();
+  const int64_t kt_rs = transposed_stride(s.Tk);
+  HostBuffer<T> kt;  // [B * H, D, kt_rs], when the queries are many enough
+  if (s.Tq >= kTransposeMinQueries) {
+    kt = HostBuffer<T>(static_cast<std::size_t>(s.B * s.H * s.D * kt_rs));
+    transpose_heads(s, k, kt.data());
+  }
   parallel_for(s.B * s.H * blocks, 2 * Br * std::max<int64_t>(s.Tk, 1) * std::max<int64_t>(s.D, 1),
                [&](int64_t first, int64_t last) {
-    std::vector<T> p(static_cast<std::size_t>(std::min(Br, s.Tq) * s.Tk));  // [rows, n]: scores, then numerators
+    HostBuffer<T> p(static_cast<std::size_t>(std::min(Br, s.Tq) * s.Tk));  // [rows, n]: scores, then numerators
     T inv_sum[kQueryBlock];                                   // [rows]: 1 / sum of each row's numerators
     for (int64_t task = first; task < last; ++task) {
       const int64_t bh = task / blocks, b = bh / s.H, h = bh % s.H;
@@ -272,8 +371,25 @@ void attention_forward(const AttentionSizes& s, HeadsView<const T> q, HeadsView<
         continue;
       }
       const T* qh = q.head(b, h) + i0 * q.row_stride;
-      gemm<T>(rows, n, s.D, scale, qh, q.row_stride, 1, k.head(b, h) + j0 * k.row_stride, 1, k.row_stride, p.data(),
-              n, 1);
+      if (!kt.data()) {  // few queries: row by row
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t seen = visible_keys(s, i0 + r, j0, n);
+          if (seen == 0) {
+            zero_rows(o, out.row_stride, r, r + 1, s.D);
+            l[r] = -std::numeric_limits<T>::infinity();
+            continue;
+          }
+          attend_row(isa, qh + r * q.row_stride, k.head(b, h) + j0 * k.row_stride, k.row_stride,
+                     v.head(b, h) + j0 * v.row_stride, v.row_stride, seen, s.D, scale, p.data(), o + r * out.row_stride,
+                     l + r);
+        }
+        continue;
+      }
+      if (kt.data())
+        gemm<T>(rows, n, s.D, scale, qh, q.row_stride, 1, kt.data() + bh * s.D * kt_rs + j0, kt_rs, 1, p.data(), n, 1);
+      else
+        gemm<T>(rows, n, s.D, scale, qh, q.row_stride, 1, k.head(b, h) + j0 * k.row_stride, 1, k.row_stride, p.data(),
+                n, 1);
       for (int64_t r = 0; r < rows; ++r) {
         T* pr = p.data() + r * n;
         const int64_t seen = visible_keys(s, i0 + r, j0, n);
@@ -316,7 +432,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   const Isa isa = active_isa();
 
   // delta [B, H, Tq]: rowsum(dO * O).
-  std::vector<T> delta(static_cast<std::size_t>(heads * Tq));
+  HostBuffer<T> delta(static_cast<std::size_t>(heads * Tq));
   parallel_for(heads * Tq, 2 * std::max<int64_t>(D, 1), [&](int64_t first, int64_t last) {
     for (int64_t row = first; row < last; ++row) {
       const int64_t bh = row / std::max<int64_t>(Tq, 1), i = row % std::max<int64_t>(Tq, 1);
@@ -329,11 +445,34 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
     }
   });
 
+  const int64_t kt_rs = transposed_stride(Tk);
+  HostBuffer<T> kt, vt;  // [B * H, D, kt_rs] each, when the queries are many enough
+  if (Tq >= kTransposeMinQueries) {
+    kt = HostBuffer<T>(static_cast<std::size_t>(heads * D * kt_rs));
+    transpose_heads(s, k, kt.data());
+    if (want_q || want_k) {
+      vt = HostBuffer<T>(kt.size());
+      transpose_heads(s, v, vt.data());
+    }
+  }
   auto head_of = [&](int64_t bh) {
     const int64_t b = bh / H, h = bh % H;
-    return HeadGrads<T>{s,           scale,          q.head(b, h),    k.head(b, h),
-                        v.head(b, h), dout.head(b, h), q.row_stride,    k.row_stride,
-                        v.row_stride, dout.row_stride, lse + bh * Tq, delta.data() + bh * Tq, isa};
+    return HeadGrads<T>{s,
+                        scale,
+                        q.head(b, h),
+                        k.head(b, h),
+                        v.head(b, h),
+                        dout.head(b, h),
+                        q.row_stride,
+                        k.row_stride,
+                        v.row_stride,
+                        dout.row_stride,
+                        lse + bh * Tq,
+                        delta.data() + bh * Tq,
+                        isa,
+                        kt.data() ? kt.data() + bh * D * kt_rs : nullptr,
+                        vt.data() ? vt.data() + bh * D * kt_rs : nullptr,
+                        kt_rs};
   };
   const bool need_ds = want_q || want_k;
   const int64_t Br = kQueryBlock, q_blocks = (Tq + Br - 1) / Br;
@@ -362,7 +501,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   if (heads >= kHeadsPerFusedBackward) {
     // One task per head: its query blocks in order, dK and dV accumulated across them.
     parallel_for(heads, work_per_head, [&](int64_t first, int64_t last) {
-      std::vector<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Tk)), ds(need_ds ? p.size() : 0);  // [Br, Tk] each
+      HostBuffer<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Tk)), ds(need_ds ? p.size() : 0);  // [Br, Tk] each
       for (int64_t bh = first; bh < last; ++bh) {
         const int64_t b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
         const HeadGrads<T> g = head_of(bh);
@@ -384,7 +523,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   // Few heads: a dQ pass over (head, query block) tasks ...
   if (want_q)
     parallel_for(heads * q_blocks, work_per_head / std::max<int64_t>(q_blocks, 1), [&](int64_t first, int64_t last) {
-      std::vector<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Tk)), ds(p.size());  // [Br, Tk] each
+      HostBuffer<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Tk)), ds(p.size());  // [Br, Tk] each
       for (int64_t task = first; task < last; ++task) {
         const int64_t bh = task / q_blocks, b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
         const int64_t i0 = (task % q_blocks) * Br, i1 = std::min(Tq, i0 + Br), j1 = Tk - Tq + i1;
@@ -397,7 +536,7 @@ void attention_backward(const AttentionSizes& s, HeadsView<const T> q, HeadsView
   if (!(want_k || want_v)) return;
   const int64_t Bc = kKeyBlock, k_blocks = (Tk + Bc - 1) / Bc;
   parallel_for(heads * k_blocks, work_per_head / std::max<int64_t>(k_blocks, 1), [&](int64_t first, int64_t last) {
-    std::vector<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Bc)), ds(need_ds ? p.size() : 0);  // [Br, Bc] each
+    HostBuffer<T> p(static_cast<std::size_t>(std::min(Br, Tq) * Bc)), ds(need_ds ? p.size() : 0);  // [Br, Bc] each
     for (int64_t task = first; task < last; ++task) {
       const int64_t bh = task / k_blocks, b = bh / H, h = bh % H, ks = key_start ? key_start[b] : 0;
       const int64_t c0 = (task % k_blocks) * Bc, c1 = std::min(Tk, c0 + Bc), j0 = std::max(c0, ks);

@@ -31,6 +31,7 @@
 #include "chord/backend/cpu/gemm_kernel.hpp"
 #include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/core/allocator.hpp"
 #include "chord/core/shape.hpp"
 
 namespace chord::cpu {
@@ -237,6 +238,53 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha,
   const int64_t zero = 0;
   gemm_batched(1, M, N, K, alpha, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, c, &zero, c_rs, c_cs, accumulate);
 }
+
+// B [K, N] packed once for many products C = alpha * A * B (a weight during decoding:
+// B = W^T). On CPUs with chord's GEMM kernels it holds B in the kernels' NR-wide panels
+// (gemm_kernel::pack_b_panels), which products then read in long contiguous runs without
+// packing B again; elsewhere it holds a dense row-major copy. It is packed for the ISA
+// active when it is made, and products with it use that ISA's kernels.
+template <class T>
+class PackedB {
+ public:
+  PackedB(int64_t K, int64_t N, const T* b, int64_t b_rs, int64_t b_cs)
+      : K_(K), N_(N), kernels_(gemm_kernel::kernels_for<T>(active_isa())) {
+    if (kernels_) {
+      const int64_t NR = kernels_->NR;
+      data_ = HostBuffer<T>(static_cast<std::size_t>(gemm_kernel::ceil_div(N, NR) * NR * K));  // [N / NR][K][NR]
+      gemm_kernel::pack_b_panels(*kernels_, b, b_rs, b_cs, K, N, data_.data());
+    } else {
+      data_ = HostBuffer<T>(static_cast<std::size_t>(K * N));  // [K, N] row-major
+      parallel_for(K, N, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k)
+          for (int64_t j = 0; j < N; ++j) data_[k * N + j] = b[k * b_rs + j * b_cs];
+      });
+    }
+  }
+
+  int64_t rows() const { return K_; }
+  int64_t cols() const { return N_; }
+
+  // C[M, N] = alpha * A[M, K] * B (+ C when accumulate); element (i, j) of A is a[i * a_rs + j * a_cs].
+  void multiply(int64_t M, T alpha, const T* a, int64_t a_rs, int64_t a_cs, T* c, int64_t c_rs, int64_t c_cs,
+                bool accumulate = false) const {
+    if (M <= 0 || N_ <= 0) return;
+    if (!kernels_) {
+      const int64_t zero = 0;
+      gemm_detail::gemm_batched_eigen(1, M, N_, K_, alpha, a, &zero, a_rs, a_cs, data_.data(), &zero, N_, 1, c, &zero,
+                                      c_rs, c_cs, accumulate);
+      return;
+    }
+    gemm_kernel::Problem<T> p{M, N_, K_, alpha, a, a_rs, a_cs, nullptr, 0, 0, c, c_rs, c_cs, accumulate};
+    p.b_panels = data_.data();
+    gemm_kernel::gemm(*kernels_, p, num_threads());
+  }
+
+ private:
+  int64_t K_, N_;
+  const gemm_kernel::Kernels<T>* kernels_;  // null: the portable path (data_ is B row-major)
+  HostBuffer<T> data_;
+};
 
 // True when a [rows, cols] operand with these strides is read in place (no
 // internal copy); callers with an operand shared by many products copy it

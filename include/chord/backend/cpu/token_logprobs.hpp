@@ -15,18 +15,23 @@
 // The sum over the row runs in index order on one thread, with no SIMD
 // reduction: a vectorized reduction may peel a few elements to align the
 // buffer, which makes the rounding depend on the row's address, and the
-// sampler's row and the trainer's row live at different addresses. exp
-// dominates the cost, so the sequential sum costs nothing measurable. Rows run
-// in parallel, each on one thread, so results do not depend on the thread count.
+// sampler's row and the trainer's row live at different addresses. The exps
+// are cpu::vector_exp in a loop that vectorizes (each element's bits do not
+// depend on where it sits). These kernels are compiled for the baseline ISA
+// only (no run_kernel): the sampler and the trainer then run the same code
+// whatever flags a program is built with. Rows run in parallel, each on one
+// thread, so results do not depend on the thread count.
 //
 // A row with a NaN gives NaN; a row of all -inf gives NaN (as log_softmax does);
 // a -inf logit among finite ones has probability 0 and adds nothing to H.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "chord/backend/cpu/parallel.hpp"
 #include "chord/backend/cpu/softmax.hpp"
+#include "chord/backend/cpu/vector_math.hpp"
 
 namespace chord::cpu {
 
@@ -38,16 +43,26 @@ struct LogSoftmaxRowStats {
 };
 
 // The statistics of softmax(logits * inv_temperature) for one row of V logits (V >= 1).
+// The exps of a block of the row are computed first (a loop that vectorizes), then
+// summed in index order.
 template <class T>
 LogSoftmaxRowStats<T> log_softmax_row_stats(const T* logits, int64_t V, T inv_temperature) {
+  constexpr int64_t kBlock = 256;
   const T m = row_max(logits, V) * inv_temperature;
   T sum = 0;       // sum_v e_v
   T weighted = 0;  // sum_v e_v (z_v - m)
-  for (int64_t v = 0; v < V; ++v) {
-    const T d = logits[v] * inv_temperature - m;
-    const T e = std::exp(d);
-    sum += e;
-    if (e != T(0)) weighted += e * d;  // skips 0 * -inf for a -inf logit
+  T d[kBlock], e[kBlock];
+  for (int64_t v0 = 0; v0 < V; v0 += kBlock) {
+    const int64_t len = std::min(kBlock, V - v0);
+#pragma omp simd
+    for (int64_t i = 0; i < len; ++i) {
+      d[i] = logits[v0 + i] * inv_temperature - m;
+      e[i] = vector_exp(d[i]);
+    }
+    for (int64_t i = 0; i < len; ++i) {
+      sum += e[i];
+      if (e[i] != T(0)) weighted += e[i] * d[i];  // skips 0 * -inf for a -inf logit
+    }
   }
   const T log_sum = std::log(sum);
   return {m, log_sum, log_sum - weighted / sum};
@@ -122,7 +137,7 @@ void token_log_probs_backward_rows(const T* logits, const int64_t* targets, cons
       const T b = g_h ? g_h[r] * inv_temperature : T(0);
       for (int64_t v = 0; v < V; ++v) {
         const T log_p = log_prob_at(x[v], inv_temperature, stats);
-        const T p = std::exp(log_p);
+        const T p = vector_exp(log_p);
         T value = -a * p;
         if (g_h && p != T(0)) value -= b * p * (log_p + stats.entropy);
         out[v] = value;
