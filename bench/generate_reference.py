@@ -87,8 +87,8 @@ def generate(model, prompts, new_tokens, temperature, gen):
     D = cfg["width"] // cfg["heads"]
     max_len = P + new_tokens - 1
     dev = prompts.device
-    caches = [(torch.zeros(B, cfg["heads"], max_len, D, device=dev), torch.zeros(B, cfg["heads"], max_len, D, device=dev))
-              for _ in range(cfg["layers"])]
+    caches = [(torch.zeros(B, cfg["heads"], max_len, D, device=dev),
+               torch.zeros(B, cfg["heads"], max_len, D, device=dev)) for _ in range(cfg["layers"])]
     logits = model(prompts, caches, 0)[:, -1]  # [B, V]
     out = torch.empty(B, new_tokens, dtype=torch.long, device=dev)
     log_probs = torch.empty(B, new_tokens, device=dev)

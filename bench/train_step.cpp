@@ -77,11 +77,13 @@ int main(int argc, char** argv) {
     if (arg == "--reps") reps = value();
     else if (arg == "--warmup") warmup = value();
     else if (arg == "--threads") chord::cpu::set_num_threads(value());
-    else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda") device = chord::Device::cuda(0), ++i;
+    else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda")
+      device = chord::Device::cuda(0), ++i;
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
     else if (arg == "S" || arg == "M" || arg == "all") which = arg;
     else {
-      std::fprintf(stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n",
+                   argv[0]);
       return 2;
     }
   }

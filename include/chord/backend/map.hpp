@@ -30,7 +30,8 @@ template <class Out, class A, class F>
 void map(const char* op, Device device, const Shape& shape, Out* out, const Strides& out_strides, const A* a,
          const Strides& a_strides, F f) {
   if (device.is_cuda()) {
-    if constexpr (cuda_has_map<F, Out, A>) return cuda::map(cuda::Context{device.index, op}, shape, out, out_strides, a, a_strides, f);
+    if constexpr (cuda_has_map<F, Out, A>)
+      return cuda::map(cuda::Context{device.index, op}, shape, out, out_strides, a, a_strides, f);
     else fail_not_on_cuda(op, device);
   }
   cpu::map(shape, out, out_strides, a, a_strides, f);

@@ -128,7 +128,8 @@ void gemm_strided_batched(const Context& ctx, int64_t batch, int64_t M, int64_t 
   const Operand pb = operand(ctx.op, "B", K, N, b_rs, b_cs);
   const Operand qa = operand(ctx.op, "A", M, K, a_rs, a_cs);
   const int m = as_int(ctx.op, "N", N), n = as_int(ctx.op, "M", M), k = as_int(ctx.op, "K", K);
-  const int ldp = as_int(ctx.op, "leading dimension of B", pb.ld), ldq = as_int(ctx.op, "leading dimension of A", qa.ld);
+  const int ldp = as_int(ctx.op, "leading dimension of B", pb.ld);
+  const int ldq = as_int(ctx.op, "leading dimension of A", qa.ld);
   const int ldc = as_int(ctx.op, "leading dimension of C", c_rs);
   const T beta = accumulate ? T(1) : T(0);
   cublasHandle_t h = handle_for(ctx, stream);

@@ -133,8 +133,9 @@ void layer_norm_backward(const Context& ctx, const T* g, const T* x, const T* w,
   if (D <= 0) return;
   cudaStream_t stream = stream_for(ctx);
   if (R <= 0) {  // sums over no rows
-    if (dw) check_cuda(cudaMemsetAsync(dw, 0, static_cast<std::size_t>(D) * sizeof(T), stream), ctx.op, "cudaMemsetAsync");
-    if (db) check_cuda(cudaMemsetAsync(db, 0, static_cast<std::size_t>(D) * sizeof(T), stream), ctx.op, "cudaMemsetAsync");
+    const std::size_t bytes = static_cast<std::size_t>(D) * sizeof(T);
+    if (dw) check_cuda(cudaMemsetAsync(dw, 0, bytes, stream), ctx.op, "cudaMemsetAsync");
+    if (db) check_cuda(cudaMemsetAsync(db, 0, bytes, stream), ctx.op, "cudaMemsetAsync");
     return;
   }
   check(R <= 0x7fffffff, ctx.op, "too many rows for one launch: ", R);

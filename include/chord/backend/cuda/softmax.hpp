@@ -85,7 +85,8 @@ __global__ void softmax_backward_kernel(const T* y, const T* g, T* gx, int64_t n
   T s = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += Log ? gr[i] : gr[i] * yr[i];
   s = block_sum(s);
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) out[i] = Log ? gr[i] - std::exp(yr[i]) * s : yr[i] * (gr[i] - s);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
+    out[i] = Log ? gr[i] - std::exp(yr[i]) * s : yr[i] * (gr[i] - s);
 }
 
 // One block per row. logits: [rows, C]; targets, loss, row_max, log_sum: [rows].
