@@ -45,3 +45,35 @@ bench_python() {
   done
   echo python3
 }
+
+# Runs the PyTorch/numpy reference with its best thread setting on these machines
+# (BENCHMARKS.md): OMP_WAIT_POLICY=PASSIVE, so that libgomp's spinning threads do
+# not fight OpenBLAS's. chord owns a single OpenMP pool and runs with the default
+# policy, as a program that sets nothing gets.
+bench_reference() {
+  OMP_WAIT_POLICY=PASSIVE "$@"
+}
+
+# Warns when PyTorch's matrix products run on the slow reference BLAS: Debian's
+# python3-torch and numpy use whichever libblas.so.3 is selected, and without
+# OpenBLAS installed that is netlib's (30 times slower), which would make every
+# ratio meaningless. Install libopenblas0-pthread (or libopenblas0) to fix it.
+bench_check_blas() {
+  local py=$1
+  "$py" - <<'PY' || true
+import sys, time
+try:
+    import torch
+except ImportError:
+    sys.exit(0)
+a = torch.rand(512, 512)
+a @ a
+t = time.perf_counter()
+for _ in range(5):
+    a @ a
+gflops = 5 * 2 * 512 ** 3 / (time.perf_counter() - t) / 1e9
+if gflops < 20:
+    print(f"warning: PyTorch's 512x512 matmul runs at {gflops:.1f} GFLOP/s: its BLAS is probably netlib's "
+          "reference libblas; install libopenblas0-pthread for a meaningful comparison", file=sys.stderr)
+PY
+}

@@ -5,7 +5,8 @@
 #
 #   bash bench/run_generate.sh [--reps N] [--rounds R]
 #
-# Both run with 2 threads and OMP_WAIT_POLICY=PASSIVE (PyTorch's best setting on these machines).
+# Both run with 2 threads; PyTorch with OMP_WAIT_POLICY=PASSIVE (its best setting on these
+# machines), chord with the OpenMP default (what a program that sets nothing gets).
 # With --rounds R > 1 the two alternate R times and the median of the per-round medians is
 # reported, which damps a noisy machine.
 set -euo pipefail
@@ -21,12 +22,13 @@ while (($#)); do
 done
 source bench/common.sh
 bench_build generate
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=PASSIVE
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 py=$(bench_python)
+bench_check_blas "$py"
 log=$(mktemp)
 for ((r = 1; r <= rounds; ++r)); do
   build-bench/bench/generate --reps "$reps" | tee -a "$log"
-  "$py" bench/generate_reference.py --reps "$reps" | tee -a "$log"
+  bench_reference "$py" bench/generate_reference.py --reps "$reps" | tee -a "$log"
 done
 bench_ratio "$log" generate_S torch_generate_S "generation, config S (new tokens/s)"
 rm -f "$log"

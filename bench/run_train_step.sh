@@ -4,9 +4,10 @@
 #
 #   bash bench/run_train_step.sh [S|M|all] [--reps N] [--rounds R]
 #
-# Both run with 2 threads and OMP_WAIT_POLICY=PASSIVE (PyTorch's best setting
-# on these machines). With --rounds R > 1 the two alternate R times and the
-# median of the per-round medians is reported, which damps a noisy machine.
+# Both run with 2 threads; PyTorch with OMP_WAIT_POLICY=PASSIVE (its best
+# setting on these machines), chord with the OpenMP default. With --rounds R > 1
+# the two alternate R times and the median of the per-round medians is reported,
+# which damps a noisy machine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 which=all reps=10 rounds=1
@@ -21,12 +22,13 @@ while (($#)); do
 done
 source bench/common.sh
 bench_build train_step
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} OMP_WAIT_POLICY=PASSIVE
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 py=$(bench_python)
+bench_check_blas "$py"
 log=$(mktemp)
 for ((r = 1; r <= rounds; ++r)); do
   build-bench/bench/train_step "$which" --reps "$reps" | tee -a "$log"
-  "$py" bench/train_step_reference.py "$which" --reps "$reps" | tee -a "$log"
+  bench_reference "$py" bench/train_step_reference.py "$which" --reps "$reps" | tee -a "$log"
 done
 for c in S M; do
   [[ $which == all || $which == "$c" ]] || continue

@@ -1,5 +1,5 @@
-// cpu::vector_exp and cpu::vector_tanh (backend/cpu/vector_math.hpp) against std::exp and
-// std::tanh in ulps, run through run_kernel on every ISA this CPU has; their special values;
+// cpu::vector_exp, vector_tanh and vector_sqrt (backend/cpu/vector_math.hpp) against std::exp,
+// std::tanh and std::sqrt in ulps, run through run_kernel on every ISA this CPU has; their special values;
 // and the GELU kernels (backend/cpu/activation.hpp) against the formula in long double,
 // bit-identical for 1 and 2 threads.
 
@@ -34,6 +34,13 @@ struct ExpLoop {
     for (int64_t i = 0; i < n; ++i) y[i] = cpu::vector_exp(x[i]);
   }
 };
+struct SqrtLoop {
+  template <class T>
+  static void run(const T* x, T* y, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = cpu::vector_sqrt(x[i]);
+  }
+};
 struct TanhLoop {
   template <class T>
   static void run(const T* x, T* y, int64_t n) {
@@ -50,17 +57,16 @@ double ulps(T got, T want) {
   return std::abs(static_cast<double>(got) - static_cast<double>(want)) / static_cast<double>(ulp);
 }
 
-// x: uniform in [lo, hi) plus the special values; the worst error of Loop against ref over it,
-// on each ISA. Results below the smallest normal number must be exactly 0 or the reference.
-template <class Loop, class T, class Ref>
-void check_accuracy(double lo, double hi, double max_ulps, Ref ref) {
+// x drawn by sample(gen); the worst error of Loop against ref over it, on each ISA. Results
+// below the smallest normal number must be exactly 0 or the reference.
+template <class Loop, class T, class Sample, class Ref>
+void check_accuracy_of(Sample sample, double max_ulps, Ref ref) {
   std::mt19937 gen(7);
-  std::uniform_real_distribution<double> uniform(lo, hi);
   std::vector<T> x(200003);  // odd: the vector loops have a tail
-  for (T& v : x) v = static_cast<T>(uniform(gen));
+  for (T& v : x) v = sample(gen);
   std::vector<T> y(x.size());
   for (cpu::Isa isa : isas()) {
-    INFO(cpu::isa_name(isa), ", x in [", lo, ", ", hi, ")");
+    INFO(cpu::isa_name(isa));
     cpu::run_kernel<Loop>(isa, static_cast<const T*>(x.data()), y.data(), static_cast<int64_t>(x.size()));
     double worst = 0, worst_x = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -77,6 +83,14 @@ void check_accuracy(double lo, double hi, double max_ulps, Ref ref) {
   }
 }
 
+// x uniform in [lo, hi).
+template <class Loop, class T, class Ref>
+void check_accuracy(double lo, double hi, double max_ulps, Ref ref) {
+  INFO("x in [", lo, ", ", hi, ")");
+  check_accuracy_of<Loop, T>([&](std::mt19937& g) { return static_cast<T>(std::uniform_real_distribution<double>(lo, hi)(g)); },
+                             max_ulps, ref);
+}
+
 }  // namespace
 
 TEST_CASE("vector_exp is within 1 ulp of std::exp over its whole range, on every ISA") {
@@ -91,6 +105,30 @@ TEST_CASE("vector_tanh is within 2 ulp of std::tanh, on every ISA") {
   check_accuracy<TanhLoop, float>(-0.7, 0.7, 2, [](float v) { return std::tanh(v); });
   check_accuracy<TanhLoop, double>(-25, 25, 2, [](double v) { return std::tanh(v); });
   check_accuracy<TanhLoop, double>(-0.7, 0.7, 2, [](double v) { return std::tanh(v); });
+}
+
+TEST_CASE("vector_sqrt is within 1 ulp of std::sqrt from subnormals to the largest float, on every ISA") {
+  // x = 2^u: exponents across the whole range, subnormals included.
+  auto wide = [](double u) { return std::exp2(u); };
+  check_accuracy_of<SqrtLoop, float>([&](std::mt19937& g) { return static_cast<float>(wide(std::uniform_real_distribution<double>(-149, 128)(g))); },
+                                     1, [](float v) { return std::sqrt(v); });
+  check_accuracy_of<SqrtLoop, double>([&](std::mt19937& g) { return wide(std::uniform_real_distribution<double>(-1074, 1024)(g)); },
+                                      1, [](double v) { return std::sqrt(v); });
+  check_accuracy<SqrtLoop, float>(0, 4, 1, [](float v) { return std::sqrt(v); });
+  for (auto zero : {0.0f}) {
+    using T = decltype(zero);
+    using L = std::numeric_limits<T>;
+    CHECK(cpu::vector_sqrt(T(0)) == T(0));
+    CHECK(std::signbit(cpu::vector_sqrt(-T(0))));
+    CHECK(cpu::vector_sqrt(T(4)) == T(2));
+    CHECK(cpu::vector_sqrt(L::infinity()) == L::infinity());
+    CHECK(std::isnan(cpu::vector_sqrt(T(-1))));
+    CHECK(std::isnan(cpu::vector_sqrt(-L::infinity())));
+    CHECK(std::isnan(cpu::vector_sqrt(L::quiet_NaN())));
+    CHECK(cpu::vector_sqrt(L::denorm_min()) == std::sqrt(L::denorm_min()));
+  }
+  CHECK(cpu::vector_sqrt(2.0) == std::sqrt(2.0));
+  CHECK(std::isnan(cpu::vector_sqrt(-1e-300)));
 }
 
 TEST_CASE("vector_exp and vector_tanh: special values, the edges of the range, NaN") {

@@ -68,7 +68,10 @@ class Shape {
 
   std::string str() const {
     std::string s = "[";
-    for (int i = 0; i < ndim_; ++i) s += (i ? "," : "") + std::to_string(v_[i]);
+    for (int i = 0; i < ndim_; ++i) {
+      if (i) s += ',';
+      s += std::to_string(v_[i]);
+    }
     return s + "]";
   }
   friend std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.str(); }

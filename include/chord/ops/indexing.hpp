@@ -37,7 +37,10 @@ inline std::string position_string(int64_t flat, const Shape& shape) {
     flat = shape[d] ? flat / shape[d] : 0;
   }
   std::string s = "[";
-  for (std::size_t d = 0; d < index.size(); ++d) s += (d ? "," : "") + std::to_string(index[d]);
+  for (std::size_t d = 0; d < index.size(); ++d) {
+    if (d) s += ',';
+    s += std::to_string(index[d]);
+  }
   return s + "]";
 }
 

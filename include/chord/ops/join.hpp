@@ -56,7 +56,10 @@ void check_list(const char* op, const std::vector<Tensor<T>>& tensors) {
 
 inline std::string list_string(const std::vector<int64_t>& v) {
   std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(v[i]);
+  }
   return s + "]";
 }
 

@@ -35,7 +35,7 @@ struct Update {
       const T v = b2 * exp_avg_sq[i] + (T(1) - b2) * g * g;
       exp_avg[i] = m;
       exp_avg_sq[i] = v;
-      param[i] = param[i] * decay - step_size * m / (std::sqrt(v) / bias2_sqrt + eps);
+      param[i] = param[i] * decay - step_size * m / (vector_sqrt(v) / bias2_sqrt + eps);
     }
   }
 };
@@ -43,7 +43,8 @@ struct Update {
 }  // namespace adamw_detail
 
 // param, grad, exp_avg (m), exp_avg_sq (v): contiguous buffers of n elements. Runs
-// through run_kernel (vector_math.hpp): AVX-512 or AVX2 where the CPU has them.
+// through run_kernel (vector_math.hpp): AVX-512 or AVX2 where the CPU has them; the
+// square root is vector_sqrt (within 1 ulp), since std::sqrt keeps the loop scalar.
 template <class T>
 void adamw_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, int64_t n, const AdamWStep& s) {
   const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);

@@ -85,10 +85,13 @@ inline constexpr int kDotCols = 4;
 // (P a multiple of 8): a micro-panel packed from lines that are contiguous along k.
 template <class T>
 using PackFn = void (*)(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_r);
-// dst[k * P + r] = src[r + k * s_k] for r < rows, k < kc; 0 for rows <= r < P. dst: [kc, P]
-// (P a multiple of the vector width): a micro-panel packed from a matrix contiguous along r.
+// Micro-panels packed from a matrix contiguous along r: rows [t R, t R + R) of the source go
+// to panel t, dst[t * panel_stride + k * P + r] = src[t R + r + k * s_k] for k < kc, 0 for the
+// rows of the panel past `rows` (P a multiple of the vector width, R <= P). Reading k by k
+// across all ceil(rows / R) panels walks each source line once, in order.
 template <class T>
-using PackRowsFn = void (*)(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_k);
+using PackRowsFn = void (*)(T* dst, const T* src, int R, int P, int64_t rows, int64_t kc, int64_t s_k,
+                            int64_t panel_stride);
 
 inline constexpr int kMaxRows = 16;  // the most rows of any kernel's tile (bounds the tables below)
 
@@ -305,15 +308,21 @@ struct F64 {
   }                                                                                                               \
                                                                                                                   \
   template <class Ops>                                                                                            \
-  TARGET void pack_rows(typename Ops::T* dst, const typename Ops::T* src, int P, int rows, int64_t kc,            \
-                        int64_t s_k) {                                                                            \
+  TARGET void pack_rows(typename Ops::T* dst, const typename Ops::T* src, int R, int P, int64_t rows, int64_t kc, \
+                        int64_t s_k, int64_t panel_stride) {                                                      \
     constexpr int W = Ops::W;                                                                                     \
+    const int64_t panels = (rows + R - 1) / R;                                                                    \
     for (int64_t k = 0; k < kc; ++k) {                                                                            \
       const typename Ops::T* sk = src + k * s_k;                                                                  \
-      typename Ops::T* dk = dst + k * P;                                                                          \
-      for (int r0 = 0; r0 < P; r0 += W) {                                                                         \
-        const int n = rows - r0 >= W ? W : (rows > r0 ? rows - r0 : 0);                                           \
-        Ops::store(dk + r0, n == W ? Ops::load(sk + r0) : n > 0 ? Ops::load_first(sk + r0, n) : Ops::zero());    \
+      for (int64_t t = 0; t < panels; ++t) {                                                                      \
+        const int64_t left = rows - t * R;                                                                        \
+        const int nrow = left < R ? static_cast<int>(left) : R;                                                   \
+        typename Ops::T* d = dst + t * panel_stride + k * P;                                                      \
+        const typename Ops::T* s = sk + t * R;                                                                    \
+        for (int r0 = 0; r0 < P; r0 += W) {                                                                       \
+          const int n = nrow - r0 >= W ? W : (nrow > r0 ? nrow - r0 : 0);                                         \
+          Ops::store(d + r0, n == W ? Ops::load(s + r0) : n > 0 ? Ops::load_first(s + r0, n) : Ops::zero());     \
+        }                                                                                                         \
       }                                                                                                           \
     }                                                                                                             \
   }
@@ -505,7 +514,7 @@ template <class T>
 void pack_panel(const Kernels<T>& kn, T* dst, const T* src, int R, int P, int rows, int64_t kc, int64_t s_r,
                 int64_t s_k) {
   if ((s_r == 1 || rows == 1) && P % kn.vector_width == 0) {  // each k reads `rows` adjacent elements
-    kn.pack_rows(dst, src, P, rows, kc, s_k);
+    kn.pack_rows(dst, src, R, P, rows, kc, s_k, kc * P);
   } else if (s_r == 1 || rows == 1) {
     for (int64_t k = 0; k < kc; ++k) {
       const T* s = src + k * s_k;
@@ -542,6 +551,9 @@ void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs,
     for (int j = 0; j < n; ++j) c[i * c_rs + j * c_cs] = buf[i * NR + j];
 }
 
+// Rows of B per task when threads pack a row-major B together.
+inline constexpr int64_t kPackRowsPerTask = 16;
+
 // Products at least this large (M * N * K) use several threads.
 inline constexpr int64_t kThreadingWork = int64_t{1} << 20;
 
@@ -558,6 +570,9 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   if (threads > 1) blocks = ceil_div(blocks, threads) * threads;
   blocks = std::min(blocks, m_tiles);
   const int64_t tiles_per_block = ceil_div(m_tiles, blocks);
+  // Operands contiguous along the packed dim are packed by pack_rows across whole blocks.
+  const bool b_rows = p.b_cs == 1 && NR % kn.vector_width == 0;
+  const bool a_cols = p.a_rs == 1 && MP % kn.vector_width == 0;
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
@@ -571,7 +586,14 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
         auto b_panel = [&](int64_t jp) {
           return p.b_panels ? p.b_panels + ((jc / NR + jp) * K + pc) * NR : bpack + jp * kc * NR;
         };
-        if (!p.b_panels) {
+        if (!p.b_panels && b_rows) {  // B row-major: each thread packs some k of every panel
+          const int64_t k_chunks = ceil_div(kc, kPackRowsPerTask);
+#pragma omp for schedule(static)
+          for (int64_t kk = 0; kk < k_chunks; ++kk) {
+            const int64_t k0 = kk * kPackRowsPerTask, len = std::min(kPackRowsPerTask, kc - k0);
+            kn.pack_rows(bpack + k0 * NR, p.b + (pc + k0) * p.b_rs + jc, NR, NR, nc, len, p.b_rs, kc * NR);
+          }
+        } else if (!p.b_panels) {
 #pragma omp for schedule(static)
           for (int64_t jp = 0; jp < n_panels; ++jp) {
             const int64_t j0 = jc + jp * NR;
@@ -582,10 +604,15 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
 #pragma omp for schedule(dynamic, 1)
         for (int64_t blk = 0; blk < blocks; ++blk) {
           const int64_t t0 = blk * m_tiles / blocks, t1 = (blk + 1) * m_tiles / blocks;
-          for (int64_t t = t0; t < t1; ++t) {
-            const int64_t i0 = t * MR;
-            pack_panel(kn, apack + (t - t0) * kc * MP, p.a + i0 * p.a_rs + pc * p.a_cs, MR, MP,
-                       static_cast<int>(std::min<int64_t>(MR, M - i0)), kc, p.a_rs, p.a_cs);
+          if (a_cols) {  // A column-major: the block's panels k by k
+            kn.pack_rows(apack, p.a + t0 * MR + pc * p.a_cs, MR, MP, std::min(M, t1 * MR) - t0 * MR, kc, p.a_cs,
+                         kc * MP);
+          } else {
+            for (int64_t t = t0; t < t1; ++t) {
+              const int64_t i0 = t * MR;
+              pack_panel(kn, apack + (t - t0) * kc * MP, p.a + i0 * p.a_rs + pc * p.a_cs, MR, MP,
+                         static_cast<int>(std::min<int64_t>(MR, M - i0)), kc, p.a_rs, p.a_cs);
+            }
           }
           for (int64_t jp = 0; jp < n_panels; ++jp) {
             const int64_t j0 = jc + jp * NR;

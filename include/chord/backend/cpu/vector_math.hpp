@@ -13,6 +13,9 @@
 //                one; NaN stays NaN.
 //   vector_tanh: within 2 ulp (float and double); exactly +-1 for large |x|; the
 //                sign of zero kept; NaN stays NaN.
+//   vector_sqrt: within 1 ulp (float and double) for x >= 0, subnormals included;
+//                sqrt(+inf) = +inf; NaN for x < 0 or NaN. (std::sqrt keeps a loop
+//                scalar too, unless -fno-math-errno: it must be able to set errno.)
 //
 // The selects are bit masks from quiet comparisons: ternaries on floats are not
 // if-converted under -ftrapping-math (the default), so they would keep a loop
@@ -158,6 +161,36 @@ inline T vector_tanh(T x) {
   const Bits is_one = mask_of<Bits>(std::isgreaterequal(a, C::tanh_one));
   const Bits magnitude = select(is_small, bits_of(small), select(is_one, bits_of(T(1)), bits_of(large)));
   return from_bits<T>(magnitude | sign);  // NaN: a is NaN, every branch gives NaN
+}
+
+// sqrt(x) by Newton's method on 1/sqrt(x) from the bit-trick estimate (3 steps for float,
+// 4 for double), then one Newton step on sqrt(x) itself, which leaves it within 1 ulp.
+// Subnormal x is scaled up by 2^(2k) first (exact) and the result down by 2^k.
+template <class T>
+inline T vector_sqrt(T x) {
+  using namespace vector_math_detail;
+  using C = Constants<T>;
+  using Bits = typename C::Bits;
+  constexpr bool is_float = sizeof(T) == 4;
+  constexpr Bits kMagic = is_float ? Bits(0x5f375a86) : Bits(0x5fe6eb50c7b537a9);
+  constexpr T kUp = is_float ? T(16777216.0) : T(4503599627370496.0);  // 2^24 / 2^52
+  constexpr T kDown = is_float ? T(1.0 / 4096.0) : T(1.0 / 67108864.0);  // 2^-12 / 2^-26
+  const Bits tiny = mask_of<Bits>(std::isless(x, std::numeric_limits<T>::min()));
+  const T y = from_bits<T>(select(tiny, bits_of(x * kUp), bits_of(x)));
+  T r = from_bits<T>(static_cast<Bits>(kMagic - (bits_of(y) >> 1)));
+  const T half = T(0.5) * y;
+  r = r * (T(1.5) - half * r * r);
+  r = r * (T(1.5) - half * r * r);
+  r = r * (T(1.5) - half * r * r);
+  if constexpr (!is_float) r = r * (T(1.5) - half * r * r);
+  T root = y * r;
+  root = root + T(0.5) * r * (y - root * root);
+  root = from_bits<T>(select(tiny, bits_of(root * kDown), bits_of(root)));
+  // 0 stays (+-)0 and +inf stays +inf (the steps above give NaN there); negative x gives NaN.
+  const Bits keep = mask_of<Bits>(x == T(0)) | mask_of<Bits>(x == std::numeric_limits<T>::infinity());
+  const Bits negative = mask_of<Bits>(std::isless(x, T(0)));
+  return from_bits<T>(
+      select(keep, bits_of(x), select(negative, bits_of(std::numeric_limits<T>::quiet_NaN()), bits_of(root))));
 }
 
 // ---- running a kernel compiled for the best ISA ------------------------------------
