@@ -48,10 +48,19 @@ bench_python() {
 
 # Runs the PyTorch/numpy reference with its best thread setting on these machines
 # (BENCHMARKS.md): OMP_WAIT_POLICY=PASSIVE, so that libgomp's spinning threads do
-# not fight OpenBLAS's. chord owns a single OpenMP pool and runs with the default
-# policy, as a program that sets nothing gets.
+# not fight OpenBLAS's.
 bench_reference() {
   OMP_WAIT_POLICY=PASSIVE "$@"
+}
+
+# Runs a chord benchmark twice: with the OpenMP default (idle threads spin a while
+# before they sleep: the fastest on a quiet machine) and with OMP_WAIT_POLICY=PASSIVE
+# (they sleep at once: the robust choice where other programs compete for the cores,
+# which turn spinning threads' lost time slices into stalls). The second run's
+# RESULT names get the suffix _passive.
+bench_chord() {
+  env -u OMP_WAIT_POLICY "$@"
+  OMP_WAIT_POLICY=PASSIVE "$@" | sed -E 's/^RESULT ([^ ]+)/RESULT \1_passive/'
 }
 
 # Warns when PyTorch's matrix products run on the slow reference BLAS: Debian's

@@ -139,14 +139,20 @@ int main(int argc, char** argv) {
     else if (arg == "--cpu-time") g_cpu_time = true;
     else if (arg == "--isa" && i + 1 < argc) {
       const std::string v = argv[++i];
+      if (v != "avx512" && v != "avx2" && v != "portable") {
+        std::fprintf(stderr, "--isa must be avx512, avx2 or portable, got '%s'\n", v.c_str());
+        return 2;
+      }
       chord::cpu::set_isa_limit(v == "avx2" ? chord::cpu::Isa::Avx2
                                 : v == "portable" ? chord::cpu::Isa::Portable
                                                   : chord::cpu::Isa::Avx512);
     }
     else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only a,b] [--eigen] [--isa avx512|avx2|portable] [--cpu-time]\n",
+      std::fprintf(arg == "--help" ? stdout : stderr,
+                   "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only a,b] [--eigen] "
+                   "[--isa avx512|avx2|portable] [--cpu-time]\n",
                    argv[0]);
-      return 2;
+      return arg == "--help" ? 0 : 2;
     }
   }
   const chord::cpu::Isa isa = chord::cpu::active_isa();

@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda") device = Device::cuda(0), ++i;
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
     else {
-      std::fprintf(stderr, "usage: %s [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
-      return 2;
+      std::fprintf(arg == "--help" ? stdout : stderr,
+                   "usage: %s [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
+      return arg == "--help" ? 0 : 2;
     }
   }
   if (reps < 1 || warmup < 0) {

@@ -6,7 +6,8 @@
 #   bash bench/run_generate.sh [--reps N] [--rounds R]
 #
 # Both run with 2 threads; PyTorch with OMP_WAIT_POLICY=PASSIVE (its best setting on these
-# machines), chord with the OpenMP default (what a program that sets nothing gets).
+# machines), chord with the OpenMP default and again with PASSIVE (see bench_chord in
+# bench/common.sh).
 # With --rounds R > 1 the two alternate R times and the median of the per-round medians is
 # reported, which damps a noisy machine.
 set -euo pipefail
@@ -27,8 +28,9 @@ py=$(bench_python)
 bench_check_blas "$py"
 log=$(mktemp)
 for ((r = 1; r <= rounds; ++r)); do
-  build-bench/bench/generate --reps "$reps" | tee -a "$log"
+  bench_chord build-bench/bench/generate --reps "$reps" | tee -a "$log"
   bench_reference "$py" bench/generate_reference.py --reps "$reps" | tee -a "$log"
 done
-bench_ratio "$log" generate_S torch_generate_S "generation, config S (new tokens/s)"
+bench_ratio "$log" generate_S torch_generate_S "generation, config S"
+bench_ratio "$log" generate_S_passive torch_generate_S "generation, config S, chord with OMP_WAIT_POLICY=PASSIVE"
 rm -f "$log"

@@ -5,7 +5,8 @@
 #   bash bench/run_train_step.sh [S|M|all] [--reps N] [--rounds R]
 #
 # Both run with 2 threads; PyTorch with OMP_WAIT_POLICY=PASSIVE (its best
-# setting on these machines), chord with the OpenMP default. With --rounds R > 1
+# setting on these machines), chord with the OpenMP default and again with
+# PASSIVE (see bench_chord in bench/common.sh). With --rounds R > 1
 # the two alternate R times and the median of the per-round medians is reported,
 # which damps a noisy machine.
 set -euo pipefail
@@ -27,11 +28,12 @@ py=$(bench_python)
 bench_check_blas "$py"
 log=$(mktemp)
 for ((r = 1; r <= rounds; ++r)); do
-  build-bench/bench/train_step "$which" --reps "$reps" | tee -a "$log"
+  bench_chord build-bench/bench/train_step "$which" --reps "$reps" | tee -a "$log"
   bench_reference "$py" bench/train_step_reference.py "$which" --reps "$reps" | tee -a "$log"
 done
 for c in S M; do
   [[ $which == all || $which == "$c" ]] || continue
   bench_ratio "$log" "train_step_$c" "torch_train_step_$c" "train step, config $c"
+  bench_ratio "$log" "train_step_${c}_passive" "torch_train_step_$c" "train step, config $c, chord with OMP_WAIT_POLICY=PASSIVE"
 done
 rm -f "$log"

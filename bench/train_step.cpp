@@ -82,9 +82,9 @@ int main(int argc, char** argv) {
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
     else if (arg == "S" || arg == "M" || arg == "all") which = arg;
     else {
-      std::fprintf(stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n",
-                   argv[0]);
-      return 2;
+      std::fprintf(arg == "--help" ? stdout : stderr,
+                   "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
+      return arg == "--help" ? 0 : 2;
     }
   }
   if (reps < 1 || warmup < 0) {

@@ -71,7 +71,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The sizes of a run: the default (about 10 minutes on 2 cores) and --quick (under 2).
+// The sizes of a run: the default (about 12 minutes on 2 quiet cores) and --quick (under 2).
 struct Preset {
   int64_t base_steps, steps, prompts_per_step, group_size, expert_rows, eval_every, test_size, eval_k;
   nn::GPTConfig model;
@@ -82,7 +82,7 @@ Preset preset(bool quick, int64_t vocab) {
     return {.base_steps = 300, .steps = 30, .prompts_per_step = 8, .group_size = 8, .expert_rows = 16,
             .eval_every = 10, .test_size = 32, .eval_k = 4,
             .model = {.vocab_size = vocab, .context_length = 64, .n_layer = 2, .n_head = 4, .n_embd = 64}};
-  return {.base_steps = 1500, .steps = 150, .prompts_per_step = 16, .group_size = 8, .expert_rows = 32,
+  return {.base_steps = 1500, .steps = 300, .prompts_per_step = 16, .group_size = 8, .expert_rows = 32,
           .eval_every = 25, .test_size = 100, .eval_k = 8,
           .model = {.vocab_size = vocab, .context_length = 64, .n_layer = 3, .n_head = 4, .n_embd = 128}};
 }

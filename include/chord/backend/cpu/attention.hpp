@@ -159,24 +159,28 @@ void probabilities_and_grads(Isa isa, T* p, T* ds, int64_t n, int64_t seen, T ls
 // across the keys); otherwise on the portable loops.
 inline constexpr int kRowChunks = 16;
 
+// The portable loops: p[j] = scale * q . k_j, and o = sum_j p[j] v_j.
 template <class T>
-struct RowScoresPortable {
-  static void run(const T* q, const T* k, int64_t k_rs, int64_t n, int64_t D, T scale, T* p) {
-    for (int64_t j = 0; j < n; ++j) {
-      const T* kj = k + j * k_rs;
-      T dot = 0;
-      for (int64_t d = 0; d < D; ++d) dot += q[d] * kj[d];
-      p[j] = scale * dot;
-    }
+void scores_row_portable(const T* q, const T* k, int64_t k_rs, int64_t n, int64_t D, T scale, T* p) {
+  for (int64_t j = 0; j < n; ++j) {
+    const T* kj = k + j * k_rs;
+    T dot = 0;
+    for (int64_t d = 0; d < D; ++d) dot += q[d] * kj[d];
+    p[j] = scale * dot;
   }
-};
+}
 template <class T>
-struct WeightedSumPortable {
-  static void run(const T* p, const T* v, int64_t v_rs, int64_t n, int64_t D, T* o) {
-    std::fill(o, o + D, T(0));
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t d = 0; d < D; ++d) o[d] += p[j] * v[j * v_rs + d];
-  }
+void weighted_sum_row_portable(const T* p, const T* v, int64_t v_rs, int64_t n, int64_t D, T* o) {
+  std::fill(o, o + D, T(0));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t d = 0; d < D; ++d) o[d] += p[j] * v[j * v_rs + d];
+}
+
+// The vector kernels for one ISA and head size, or nulls (then the portable loops run).
+template <class T>
+struct RowKernels {
+  void (*scores)(const T*, const T*, int64_t, int64_t, T, T*) = nullptr;
+  void (*weighted)(const T*, const T*, int64_t, int64_t, T*) = nullptr;
 };
 
 #if CHORD_X86_SIMD
@@ -226,16 +230,9 @@ CHORD_ATTEND_ROW_KERNELS(CHORD_TARGET_AVX512)
 #undef CHORD_ATTEND_ROW_KERNELS
 #endif
 
-namespace attend_row_detail {
-
 #if CHORD_X86_SIMD
-// The vector kernels for ISA namespace N and vector ops Ops, for D = C * W with C a power of
-// two up to kRowChunks: the scores and the weighted sum (null when D has no such C).
-template <class T>
-struct RowKernels {
-  void (*scores)(const T*, const T*, int64_t, int64_t, T, T*) = nullptr;
-  void (*weighted)(const T*, const T*, int64_t, int64_t, T*) = nullptr;
-};
+// The kernels of namespace NS with vector ops OPS for D = C * W, C a power of two up to
+// kRowChunks (nulls for any other D).
 #define CHORD_ROW_KERNELS_FOR(NS, OPS)                                                                            \
   [&]() -> RowKernels<T> {                                                                                        \
     using Ops = gemm_kernel::NS::OPS;                                                                             \
@@ -248,8 +245,11 @@ struct RowKernels {
       default: return {};                                                                                         \
     }                                                                                                             \
   }()
+#endif
+
 template <class T>
 RowKernels<T> row_kernels(Isa isa, int64_t D) {
+#if CHORD_X86_SIMD
   if constexpr (std::is_same_v<T, float>) {
     if (isa >= Isa::Avx512) return CHORD_ROW_KERNELS_FOR(avx512, F32);
     if (isa >= Isa::Avx2) return CHORD_ROW_KERNELS_FOR(avx2, F32);
@@ -257,32 +257,21 @@ RowKernels<T> row_kernels(Isa isa, int64_t D) {
     if (isa >= Isa::Avx512) return CHORD_ROW_KERNELS_FOR(avx512, F64);
     if (isa >= Isa::Avx2) return CHORD_ROW_KERNELS_FOR(avx2, F64);
   }
+#endif
+  (void)isa, (void)D;
   return {};
 }
 #undef CHORD_ROW_KERNELS_FOR
-#endif
-
-}  // namespace attend_row_detail
 
 template <class T>
 void attend_row(Isa isa, const T* q, const T* k, int64_t k_rs, const T* v, int64_t v_rs, int64_t n, int64_t D,
                 T scale, T* p, T* o, T* lse) {
-#if CHORD_X86_SIMD
-  const attend_row_detail::RowKernels<T> kn = attend_row_detail::row_kernels<T>(isa, D);
-#else
-  struct {
-    void* scores = nullptr;
-  } kn;
-#endif
+  const RowKernels<T> kn = row_kernels<T>(isa, D);
   if (kn.scores) kn.scores(q, k, k_rs, n, scale, p);
-  else RowScoresPortable<T>::run(q, k, k_rs, n, D, scale, p);
+  else scores_row_portable(q, k, k_rs, n, D, scale, p);
   const RowStats<T> st = softmax_numerators(isa, p, n, n);
-#if CHORD_X86_SIMD
   if (kn.weighted) kn.weighted(p, v, v_rs, n, o);
-  else WeightedSumPortable<T>::run(p, v, v_rs, n, D, o);
-#else
-  WeightedSumPortable<T>::run(p, v, v_rs, n, D, o);
-#endif
+  else weighted_sum_row_portable(p, v, v_rs, n, D, o);
   const T inv = T(1) / st.sum;
   for (int64_t d = 0; d < D; ++d) o[d] *= inv;
   *lse = st.max + std::log(st.sum);
