@@ -2,7 +2,7 @@
 // each, temperature 1.0 sampling with a KV cache, log-probs recorded. One repetition = one
 // sample::generate call (prefill + 112 decoding steps); no EOS, so every row runs to the end.
 //
-//   build-bench/bench/generate [--reps N] [--warmup N] [--threads N]
+//   build-bench/bench/generate [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]
 //
 // Prints ms per call and new tokens/s (median and min-max over the timed calls) and a RESULT line
 // for bench/run_generate.sh, which runs bench/generate_reference.py (PyTorch eager, KV cache) in
@@ -20,6 +20,7 @@
 int main(int argc, char** argv) {
   using namespace chord;
   int reps = 10, warmup = 2;
+  Device device = Device::cpu();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&] {
@@ -32,8 +33,11 @@ int main(int argc, char** argv) {
     if (arg == "--reps") reps = value();
     else if (arg == "--warmup") warmup = value();
     else if (arg == "--threads") cpu::set_num_threads(value());
+    else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda") device = Device::cuda(0), ++i;
+    else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
     else {
-      std::fprintf(arg == "--help" ? stdout : stderr, "usage: %s [--reps N] [--warmup N] [--threads N]\n", argv[0]);
+      std::fprintf(arg == "--help" ? stdout : stderr,
+                   "usage: %s [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
       return arg == "--help" ? 0 : 2;
     }
   }
@@ -45,6 +49,12 @@ int main(int argc, char** argv) {
   const nn::GPTConfig config{.vocab_size = 256, .context_length = 128, .n_layer = 4, .n_head = 4, .n_embd = 256};
   const int64_t batch = 16, prompt_length = 16, new_tokens = 112;
   nn::GPT<float> model(config, 1337);
+  try {
+    model.to(device);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
   model.eval();
   Generator gen(42);
   std::vector<std::vector<int64_t>> prompts(batch);
@@ -63,10 +73,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double per_call = static_cast<double>(produced);
-  std::printf("chord generation, config S, %lld prompts x %lld tokens + %lld new, %d threads: %.1f ms (min %.1f, "
-              "max %.1f), %.0f new tokens/s\n",
+  std::printf("chord generation, config S, %lld prompts x %lld tokens + %lld new, %s, %d threads: %.1f ms (min "
+              "%.1f, max %.1f), %.0f new tokens/s\n",
               static_cast<long long>(batch), static_cast<long long>(prompt_length),
-              static_cast<long long>(new_tokens), cpu::num_threads(), t.median_ms, t.min_ms, t.max_ms,
-              per_call / (t.median_ms / 1000.0));
-  bench::print_result("generate_S", t, per_call, "new_tokens_per_s");
+              static_cast<long long>(new_tokens), device.str().c_str(), cpu::num_threads(), t.median_ms, t.min_ms,
+              t.max_ms, per_call / (t.median_ms / 1000.0));
+  bench::print_result(device.is_cuda() ? "generate_S_cuda" : "generate_S", t, per_call, "new_tokens_per_s");
 }

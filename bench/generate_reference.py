@@ -3,6 +3,7 @@
 (BENCHMARKS.md config S) generating with a preallocated KV cache, float32, CPU.
 
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python3 bench/generate_reference.py [--reps N]
+    python3 bench/generate_reference.py --device cuda     # on a GPU (float32, no TF32)
 
 Workload: 16 prompts of 16 random tokens, 112 new tokens each, temperature 1.0 sampling
 (torch.multinomial), recording each sampled token's log-prob as chord does. One repetition =
@@ -49,7 +50,7 @@ class Block(nn.Module):
         k, v = cache_k[:, :, :start + T], cache_v[:, :, :start + T]
         att = (q @ k.transpose(-2, -1)) / math.sqrt(D)  # [B, H, T, start + T]
         if T > 1:  # prefill: causal mask (the decoding query sees every filled slot)
-            mask = torch.ones(T, start + T, dtype=torch.bool).triu(start + 1)
+            mask = torch.ones(T, start + T, dtype=torch.bool, device=x.device).triu(start + 1)
             att = att.masked_fill(mask, float("-inf"))
         y = (att.softmax(-1) @ v).transpose(1, 2).contiguous().view(B, T, C)
         x = x + self.c_proj(y)
@@ -73,7 +74,7 @@ class GPT(nn.Module):
 
     def forward(self, idx, caches, start):
         T = idx.shape[1]
-        x = self.wte(idx) + self.wpe(torch.arange(start, start + T))
+        x = self.wte(idx) + self.wpe(torch.arange(start, start + T, device=idx.device))
         for block, (ck, cv) in zip(self.h, caches):
             x = block(x, ck, cv, start)
         return self.ln_f(x) @ self.wte.weight.t()
@@ -85,11 +86,12 @@ def generate(model, prompts, new_tokens, temperature, gen):
     cfg = model.cfg
     D = cfg["width"] // cfg["heads"]
     max_len = P + new_tokens - 1
-    caches = [(torch.zeros(B, cfg["heads"], max_len, D), torch.zeros(B, cfg["heads"], max_len, D))
-              for _ in range(cfg["layers"])]
+    dev = prompts.device
+    caches = [(torch.zeros(B, cfg["heads"], max_len, D, device=dev),
+               torch.zeros(B, cfg["heads"], max_len, D, device=dev)) for _ in range(cfg["layers"])]
     logits = model(prompts, caches, 0)[:, -1]  # [B, V]
-    out = torch.empty(B, new_tokens, dtype=torch.long)
-    log_probs = torch.empty(B, new_tokens)
+    out = torch.empty(B, new_tokens, dtype=torch.long, device=dev)
+    log_probs = torch.empty(B, new_tokens, device=dev)
     for t in range(new_tokens):
         lp = F.log_softmax(logits / temperature, dim=-1)
         token = torch.multinomial(lp.exp(), 1, generator=gen)  # [B, 1]
@@ -104,24 +106,37 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = ap.parse_args()
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            print("SKIP: PyTorch sees no CUDA device")
+            sys.exit(0)
+        torch.backends.cuda.matmul.allow_tf32 = False
     torch.manual_seed(1337)
-    model = GPT(CFG).eval()
-    gen = torch.Generator().manual_seed(42)
-    prompts = torch.randint(0, CFG["vocab"], (BATCH, PROMPT), generator=gen)
+    model = GPT(CFG).eval().to(args.device)
+    gen = torch.Generator(device=args.device).manual_seed(42)
+    prompts = torch.randint(0, CFG["vocab"], (BATCH, PROMPT), generator=gen, device=args.device)
+
+    def call():
+        out, log_probs = generate(model, prompts, NEW, 1.0, gen)
+        out.cpu(), log_probs.cpu()  # the results on the host, as chord's are (this waits for the GPU)
+
     for _ in range(args.warmup):
-        generate(model, prompts, NEW, 1.0, gen)
+        call()
     times = []
     for _ in range(args.reps):
         t0 = time.perf_counter()
-        generate(model, prompts, NEW, 1.0, gen)
+        call()
         times.append((time.perf_counter() - t0) * 1000)
     med = statistics.median(times)
     new = BATCH * NEW
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"{torch.get_num_threads()} threads"
     print(f"pytorch {torch.__version__} generation, config S, {BATCH} prompts x {PROMPT} tokens + {NEW} new, "
-          f"{torch.get_num_threads()} threads: {med:.1f} ms (min {min(times):.1f}, max {max(times):.1f}), "
+          f"{where}: {med:.1f} ms (min {min(times):.1f}, max {max(times):.1f}), "
           f"{new / (med / 1000):.0f} new tokens/s")
-    print(f"RESULT torch_generate_S median_ms={med:.3f} min_ms={min(times):.3f} max_ms={max(times):.3f} "
+    suffix = "_cuda" if args.device == "cuda" else ""
+    print(f"RESULT torch_generate_S{suffix} median_ms={med:.3f} min_ms={min(times):.3f} max_ms={max(times):.3f} "
           f"reps={args.reps} new_tokens_per_s={new / (med / 1000):.1f}", flush=True)
 
 

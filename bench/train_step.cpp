@@ -1,11 +1,13 @@
 // Training-step benchmark of the GPT-2-architecture model (BENCHMARKS.md):
 // forward + backward + AdamW step, float32, random tokens.
 //
-//   build-bench/bench/train_step [S|M|all] [--reps N] [--warmup N] [--threads N]
+//   build-bench/bench/train_step [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]
 //
 // Prints ms/step and tokens/s (median and min-max over the timed steps) and a
-// RESULT line per config for bench/run_train_step.sh, which runs PyTorch on
-// the same model in the same run and prints the ratio.
+// RESULT line per config for bench/run_train_step.sh (CPU) and bench/run_gpu.sh
+// (--device cuda), which run PyTorch on the same model in the same run and print
+// the ratio. On a GPU a step ends with loss.item(), which waits for the device,
+// so the time covers all of the step's kernels.
 
 #include <chord/chord.hpp>
 
@@ -28,15 +30,16 @@ const Workload kWorkloads[] = {
     {"M", {.vocab_size = 50257, .context_length = 1024, .n_layer = 12, .n_head = 12, .n_embd = 768}, 4, 64},
 };
 
-void run(const Workload& w, int warmup, int reps) {
+void run(const Workload& w, int warmup, int reps, chord::Device device) {
   using namespace chord;
   nn::GPT<float> model(w.config, 1337);
+  model.to(device);
   optim::AdamW<float> opt(model.named_parameters(),
                           {.lr = 1e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.0});
   Generator gen(42);
   const auto tokens = Tensor<int64_t>::randint(0, w.config.vocab_size, {w.batch, w.seq + 1}, gen);
-  const auto input = tokens.narrow(1, 0, w.seq).contiguous();
-  const auto target = tokens.narrow(1, 1, w.seq).contiguous();
+  const auto input = tokens.narrow(1, 0, w.seq).contiguous().to(device);
+  const auto target = tokens.narrow(1, 1, w.seq).contiguous().to(device);
   float loss_value = 0;
   auto step = [&] {
     opt.zero_grad();
@@ -47,12 +50,13 @@ void run(const Workload& w, int warmup, int reps) {
   };
   const bench::Timing t = bench::time_it(warmup, reps, step);
   const double tokens_per_step = static_cast<double>(w.batch * w.seq);
-  std::printf("config %s: %.2f M params, batch %lld x %lld, %d threads: %.1f ms/step (min %.1f, max %.1f), "
+  std::printf("config %s: %.2f M params, batch %lld x %lld, %s, %d threads: %.1f ms/step (min %.1f, max %.1f), "
               "%.0f tokens/s, loss %.3f\n",
               w.name, model.num_parameters() / 1e6, static_cast<long long>(w.batch), static_cast<long long>(w.seq),
-              cpu::num_threads(), t.median_ms, t.min_ms, t.max_ms, tokens_per_step / (t.median_ms / 1000.0),
-              loss_value);
-  bench::print_result(std::string("train_step_") + w.name, t, tokens_per_step, "tokens_per_s");
+              device.str().c_str(), cpu::num_threads(), t.median_ms, t.min_ms, t.max_ms,
+              tokens_per_step / (t.median_ms / 1000.0), loss_value);
+  bench::print_result(std::string("train_step_") + w.name + (device.is_cuda() ? "_cuda" : ""), t, tokens_per_step,
+                      "tokens_per_s");
 }
 
 }  // namespace
@@ -60,6 +64,7 @@ void run(const Workload& w, int warmup, int reps) {
 int main(int argc, char** argv) {
   std::string which = "all";
   int reps = 10, warmup = 2;
+  chord::Device device = chord::Device::cpu();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&] {
@@ -72,9 +77,13 @@ int main(int argc, char** argv) {
     if (arg == "--reps") reps = value();
     else if (arg == "--warmup") warmup = value();
     else if (arg == "--threads") chord::cpu::set_num_threads(value());
+    else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda")
+      device = chord::Device::cuda(0), ++i;
+    else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
     else if (arg == "S" || arg == "M" || arg == "all") which = arg;
     else {
-      std::fprintf(arg == "--help" ? stdout : stderr, "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N]\n", argv[0]);
+      std::fprintf(arg == "--help" ? stdout : stderr,
+                   "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
       return arg == "--help" ? 0 : 2;
     }
   }
@@ -82,6 +91,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--reps must be >= 1 and --warmup >= 0\n");
     return 2;
   }
-  for (const Workload& w : kWorkloads)
-    if (which == "all" || which == w.name) run(w, warmup, reps);
+  try {
+    for (const Workload& w : kWorkloads)
+      if (which == "all" || which == w.name) run(w, warmup, reps, device);
+  } catch (const chord::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
 }

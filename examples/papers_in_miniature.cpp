@@ -96,7 +96,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 int main(int argc, char** argv) {
   const Options opt = parse(argc, argv);
   try {
-    if (opt.device == "cuda") (void)Tensor<float>::empty({1}, Device::cuda(0));  // a clear error without CUDA
+    const Device device = opt.device == "cuda" ? Device::cuda(0) : Device::cpu();
+    (void)Tensor<float>::empty({1}, device);  // a clear error now, without CUDA or a GPU
     std::filesystem::create_directories(opt.out);
     const auto start = std::chrono::steady_clock::now();
 
@@ -109,11 +110,12 @@ int main(int argc, char** argv) {
     const tasks::SuiteEnvironment pretraining(eval_suite, tasks::DemonstrationStyle::BasePretraining);
     const int64_t steps = opt.steps > 0 ? opt.steps : p.steps;
     const rl::EvalOptions eval{.k = p.eval_k, .temperature = 1.0, .max_new_tokens = 40};
-    std::printf("chord: the papers in miniature (%s), %d threads\n", opt.quick ? "quick" : "default",
-                cpu::num_threads());
+    std::printf("chord: the papers in miniature (%s), %s, %d threads\n", opt.quick ? "quick" : "default",
+                device.str().c_str(), cpu::num_threads());
 
     // (a) the base policy: SFT on the base-style corpus.
     nn::GPT<float> base(p.model, opt.seed);
+    base.to(device);
     std::printf("\n(a) base policy: %.2f M parameters, %lld steps on terse answers (30%% of them wrong)\n",
                 base.num_parameters() / 1e6, static_cast<long long>(p.base_steps));
     {
@@ -139,6 +141,7 @@ int main(int argc, char** argv) {
       const std::string name = rl::to_string(method);
       std::printf("\n(b) %s: %lld steps from the base policy\n", name.c_str(), static_cast<long long>(steps));
       nn::GPT<float> policy(p.model);
+      policy.to(device);
       policy.load_state_dict(base.state_dict());
       const auto t0 = std::chrono::steady_clock::now();
       rl::Trainer<float> trainer(policy, tokenizer, env,

@@ -2,7 +2,7 @@
 //
 //   build/examples/sample --checkpoint runs/char_gpt --prompt "The " [--n 4] [--max-new-tokens 100]
 //       [--temperature 0.8] [--top-k 0] [--top-p 1] [--min-p 0] [--repetition-penalty 1]
-//       [--seed 0] [--bos] [--threads N]
+//       [--seed 0] [--bos] [--threads N] [--device cpu|cuda]
 //
 // --checkpoint is a .safetensors file written by io::save_gpt, or a directory holding
 // model.safetensors (as train_char_gpt writes); its tokenizer (model.tokenizer.json) must be beside
@@ -27,13 +27,14 @@ struct Options {
   chord::SampleOptions sampling{.max_new_tokens = 100, .temperature = 0.8};
   int64_t n = 1;
   bool bos = false;
+  chord::Device device = chord::Device::cpu();
 };
 
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s --checkpoint FILE_OR_DIR --prompt TEXT [--n N] [--max-new-tokens N] [--temperature T]\n"
                "          [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--bos]\n"
-               "          [--threads N]\n",
+               "          [--threads N] [--device cpu|cuda]\n",
                argv0);
   std::exit(2);
 }
@@ -72,7 +73,14 @@ Options parse(int argc, char** argv) {
     else if (arg == "--seed") o.sampling.seed = std::strtoull(value().c_str(), nullptr, 10);
     else if (arg == "--bos") o.bos = true;
     else if (arg == "--threads") chord::cpu::set_num_threads(static_cast<int>(number()));
-    else {
+    else if (arg == "--device") {
+      const std::string d = value();
+      if (d != "cpu" && d != "cuda") {
+        std::fprintf(stderr, "--device must be cpu or cuda, got '%s'\n", d.c_str());
+        usage(argv[0]);
+      }
+      o.device = d == "cuda" ? chord::Device::cuda(0) : chord::Device::cpu();
+    } else {
       std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
       usage(argv[0]);
     }
@@ -93,6 +101,7 @@ int main(int argc, char** argv) {
     check(loaded.tokenizer.has_value(), "sample", "no tokenizer beside '", path, "' (expected '",
           io::tokenizer_path_for(path), "')");
     nn::GPT<float>& model = *loaded.model;
+    model.to(opt.device);
     const io::Tokenizer& tokenizer = *loaded.tokenizer;
     check(tokenizer.vocab_size() <= model.config().vocab_size, "sample", "the tokenizer has ",
           tokenizer.vocab_size(), " tokens but the model only ", model.config().vocab_size);

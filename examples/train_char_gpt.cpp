@@ -2,7 +2,7 @@
 // progress line, and writes a loss-curve PNG, a checkpoint (Hugging Face GPT-2 layout) and
 // samples.
 //
-//   build/examples/train_char_gpt [--steps 600] [--out runs/char_gpt] [--seed 1] [--threads N]
+//   build/examples/train_char_gpt [--steps 600] [--out runs/char_gpt] [--seed 1] [--threads N] [--device cpu|cuda]
 //
 // The text: short sentences from a small grammar ("the old fox jumps over the red fence.").
 // A model that has learned it spells words right and follows the grammar; the held-out
@@ -43,6 +43,7 @@ struct Options {
   int64_t batch = 16;
   std::string out = "runs/char_gpt";
   uint64_t seed = 1;
+  std::string device = "cpu";
 };
 
 Options parse(int argc, char** argv) {
@@ -60,10 +61,16 @@ Options parse(int argc, char** argv) {
     else if (arg == "--out") o.out = value();
     else if (arg == "--seed") o.seed = std::strtoull(value().c_str(), nullptr, 10);
     else if (arg == "--threads") chord::cpu::set_num_threads(std::atoi(value().c_str()));
+    else if (arg == "--device") o.device = value();
     else {
-      std::fprintf(stderr, "usage: %s [--steps N] [--out DIR] [--seed S] [--threads N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--steps N] [--out DIR] [--seed S] [--threads N] [--device cpu|cuda]\n",
+                   argv[0]);
       std::exit(2);
     }
+  }
+  if (o.device != "cpu" && o.device != "cuda") {
+    std::fprintf(stderr, "--device must be cpu or cuda, got '%s'\n", o.device.c_str());
+    std::exit(2);
   }
   if (o.steps < 1) {
     std::fprintf(stderr, "--steps must be >= 1\n");
@@ -91,6 +98,13 @@ std::pair<chord::Tensor<int64_t>, chord::Tensor<int64_t>> windows(const std::vec
 int main(int argc, char** argv) {
   using namespace chord;
   const Options opt = parse(argc, argv);
+  const Device device = opt.device == "cuda" ? Device::cuda(0) : Device::cpu();
+  try {
+    (void)Tensor<float>::empty({1}, device);  // a clear error now, without CUDA or a GPU
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
   std::filesystem::create_directories(opt.out);
 
   Generator data_gen(opt.seed);
@@ -101,12 +115,14 @@ int main(int argc, char** argv) {
   const nn::GPTConfig config{.vocab_size = tokenizer.vocab_size(), .context_length = 64, .n_layer = 3,
                              .n_head = 4, .n_embd = 128};
   nn::GPT<float> model(config, opt.seed);
+  model.to(device);  // before the optimizer, so that its state is made on the same device
   optim::AdamW<float> adamw(model.named_parameters(), {.lr = 3e-3, .weight_decay = 0.1});
   const auto schedule = optim::LRSchedule::warmup_cosine(3e-3, 3e-4, opt.steps / 20, opt.steps);
   std::printf("chord: a %.2f M-parameter GPT on %zu characters of generated text (vocab %lld), %d steps of "
-              "%lld x %lld tokens, %d threads\n",
+              "%lld x %lld tokens, %s, %d threads\n",
               model.num_parameters() / 1e6, train_text.size(), static_cast<long long>(config.vocab_size), opt.steps,
-              static_cast<long long>(opt.batch), static_cast<long long>(config.context_length), cpu::num_threads());
+              static_cast<long long>(opt.batch), static_cast<long long>(config.context_length), device.str().c_str(),
+              cpu::num_threads());
 
   auto validation_loss = [&] {
     NoGradGuard no_grad;
@@ -115,7 +131,7 @@ int main(int argc, char** argv) {
     double total = 0;
     for (int i = 0; i < 4; ++i) {
       auto [x, y] = windows(valid_ids, 16, config.context_length, gen);
-      total += nn::lm_loss(model.forward(x), y).item() / 4;
+      total += nn::lm_loss(model.forward(x), y.to(device)).item() / 4;
     }
     model.train();
     return total;
@@ -129,7 +145,7 @@ int main(int argc, char** argv) {
     auto [x, y] = windows(train_ids, opt.batch, config.context_length, batch_gen);
     adamw.set_lr(schedule(step));
     adamw.zero_grad();
-    auto loss = nn::lm_loss(model.forward(x), y);
+    auto loss = nn::lm_loss(model.forward(x), y.to(device));
     loss.backward();
     optim::clip_grad_norm(model.parameters(), 1.0);
     adamw.step();

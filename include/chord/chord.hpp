@@ -4,7 +4,7 @@
 //   #include <chord/chord.hpp>
 //
 // Layers, each using only the ones above it (see DESIGN.md):
-//   core -> backend/cpu -> autograd -> ops -> nn -> optim -> io -> sample -> rl -> tasks
+//   core -> backend (cpu, cuda) -> autograd -> ops -> nn -> optim -> io -> sample -> rl -> tasks
 
 #include "chord/core/allocator.hpp"
 #include "chord/core/device.hpp"
@@ -27,6 +27,19 @@
 #include "chord/backend/cpu/softmax.hpp"
 #include "chord/backend/cpu/token_logprobs.hpp"
 #include "chord/backend/cpu/vector_math.hpp"
+#include "chord/backend/cuda/attention.hpp"
+#include "chord/backend/cuda/elementwise.hpp"
+#include "chord/backend/cuda/gemm.hpp"
+#include "chord/backend/cuda/indexing.hpp"
+#include "chord/backend/cuda/layer_norm.hpp"
+#include "chord/backend/cuda/optim.hpp"
+#include "chord/backend/cuda/reduce.hpp"
+#include "chord/backend/cuda/runtime.hpp"
+#include "chord/backend/cuda/softmax.hpp"
+#include "chord/backend/cuda/token_logprobs.hpp"
+#include "chord/backend/functors.hpp"
+#include "chord/backend/host_device.hpp"
+#include "chord/backend/map.hpp"
 
 #include "chord/autograd/engine.hpp"
 #include "chord/autograd/gradcheck.hpp"

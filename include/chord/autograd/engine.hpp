@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/elementwise.hpp"
+#include "chord/backend/functors.hpp"
+#include "chord/backend/map.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/grad_mode.hpp"
 #include "chord/core/tensor.hpp"
@@ -25,15 +26,16 @@ namespace detail {
 template <class T>
 Tensor<T> contiguous_copy(const Tensor<T>& t) {
   Tensor<T> out = Tensor<T>::empty(t.shape(), t.device());
-  cpu::map(t.shape(), out.data(), out.strides(), t.data(), t.strides(), [](T x) { return x; });
+  backend::map("backward", t.device(), t.shape(), out.data(), out.strides(), t.data(), t.strides(), fn::Identity{});
   return out;
 }
 
 // acc += g, in place (acc is owned by the engine or is a leaf's grad).
 template <class T>
 void add_into(const Tensor<T>& acc, const Tensor<T>& g) {
-  cpu::map(acc.shape(), acc.data(), acc.strides(), acc.data(), acc.strides(), g.data(), g.strides(),
-           [](T a, T b) { return a + b; });
+  check_same_device("backward", acc.device(), g.device());
+  backend::map("backward", acc.device(), acc.shape(), acc.data(), acc.strides(), acc.data(), acc.strides(), g.data(),
+               g.strides(), fn::Add{});
 }
 
 // True when nothing but `t` sees its storage (no other handle, view or saved

@@ -11,6 +11,7 @@
 #include <memory>
 #include <new>
 
+#include "chord/backend/cuda/runtime.hpp"
 #include "chord/core/allocator.hpp"
 #include "chord/core/device.hpp"
 #include "chord/core/error.hpp"
@@ -20,17 +21,30 @@ namespace chord {
 template <class T>
 class Storage {
  public:
-  // Uninitialised storage for `count` elements on `device`.
+  // Uninitialised storage for `count` elements on `device`. CUDA storage comes
+  // from the caching allocator of backend/cuda/runtime.hpp.
   Storage(int64_t count, Device device) : count_(count), device_(device) {
     check(count >= 0, "empty", "negative element count ", count);
     if (device.is_cuda()) {
-      check(built_with_cuda(), "cuda", "a CUDA tensor was requested (", device,
-            ") but chord was built without CUDA: configure with -DCHORD_CUDA=ON");
-      fail("cuda", "the CUDA backend is not available yet in this version of chord (", device, ")");
+      if constexpr (built_with_cuda()) {
+        data_ = static_cast<T*>(cuda::allocate(bytes(), device.index));
+        return;
+      } else {
+        fail("cuda", "a CUDA tensor was requested (", device,
+             ") but chord was built without CUDA: configure with -DCHORD_CUDA=ON (needs the CUDA toolkit)");
+      }
     }
-    data_ = static_cast<T*>(cpu_allocate(static_cast<std::size_t>(count) * sizeof(T)));
+    data_ = static_cast<T*>(cpu_allocate(bytes()));
   }
-  ~Storage() { cpu_free(data_, static_cast<std::size_t>(count_) * sizeof(T)); }
+  ~Storage() {
+    if constexpr (built_with_cuda()) {
+      if (device_.is_cuda()) {
+        cuda::deallocate(data_, bytes(), device_.index);
+        return;
+      }
+    }
+    cpu_free(data_, bytes());
+  }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
@@ -38,6 +52,8 @@ class Storage {
   const T* data() const { return data_; }
   int64_t size() const { return count_; }
   Device device() const { return device_; }
+
+  std::size_t bytes() const { return static_cast<std::size_t>(count_) * sizeof(T); }
 
   // Bumped by every in-place operation on any view of this storage.
   uint64_t version() const { return version_; }

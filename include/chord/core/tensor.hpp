@@ -18,6 +18,8 @@
 #include <memory>
 #include <ostream>
 #include <sstream>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "chord/core/device.hpp"
@@ -68,6 +70,11 @@ class Tensor {
   }
   static Tensor full(const Shape& shape, T value, Device device = Device::cpu()) {
     Tensor t = empty(shape, device);
+    if (device.is_cuda()) {
+      if constexpr (built_with_cuda())
+        cuda::fill(cuda::Context{device.index, "full"}, t.data(), t.numel(), sizeof(T), &value);
+      return t;
+    }
     std::fill_n(t.data(), t.numel(), value);
     return t;
   }
@@ -150,22 +157,26 @@ class Tensor {
   uint64_t version() const { return impl().storage->version(); }
   void bump_version() const { impl().storage->bump_version(); }
 
-  // ---- element access (CPU) -----------------------------------------------
+  // ---- element access ---------------------------------------------------------
+  // These read CUDA tensors too, by copying to the host (and so waiting for the device).
   // The value at a multi-index, e.g. t.at({1, 2}); negative indices count from the end.
-  T at(std::initializer_list<int64_t> index) const { return data()[element_offset("at", index)]; }
-  T at(const std::vector<int64_t>& index) const { return data()[element_offset("at", index)]; }
+  T at(std::initializer_list<int64_t> index) const { return read_element("at", element_offset("at", index)); }
+  T at(const std::vector<int64_t>& index) const { return read_element("at", element_offset("at", index)); }
   // The value of a one-element tensor.
   T item() const {
     check(numel() == 1, "item", "a tensor with ", numel(), " elements (shape ", shape(),
           ") cannot be converted to a scalar");
-    check_cpu("item");
-    return *data();
+    return read_element("item", 0);
   }
   // All elements in row-major order, as a std::vector.
   std::vector<T> to_vector() const {
-    check_cpu("to_vector");
     std::vector<T> out;
     out.reserve(numel());
+    if (device().is_cuda()) {
+      const std::vector<T> span = device_span_to_host("to_vector");
+      for_each_offset([&](int64_t off) { out.push_back(span[static_cast<std::size_t>(off)]); });
+      return out;
+    }
     for_each_offset([&](int64_t off) { out.push_back(data()[off]); });
     return out;
   }
@@ -247,12 +258,38 @@ class Tensor {
   Tensor& copy_(const Tensor& source);
 
  private:
-  void check_cpu(const char* op) const {
-    check(device().is_cpu(), op, "element access needs a cpu tensor, this one is on ", device());
+  // The element at `offset` from data(), copied from the device for a CUDA tensor.
+  T read_element(const char* op, int64_t offset) const {
+    if (device().is_cuda()) {
+      T value{};
+      if constexpr (built_with_cuda())
+        cuda::copy_to_host(cuda::Context{device().index, op}, &value, data() + offset, sizeof(T));
+      return value;
+    }
+    return data()[offset];
+  }
+  // A CUDA tensor's elements data()[0 .. max offset] (its strides are never negative), on the host.
+  std::vector<T> device_span_to_host(const char* op) const {
+    int64_t last = 0;
+    for (int d = 0; d < dim(); ++d) {
+      check(strides()[d] >= 0, op, "internal: negative stride ", strides()[d]);
+      if (shape()[d] > 0) last += (shape()[d] - 1) * strides()[d];
+    }
+    if (numel() == 0) return {};
+    std::vector<T> span(static_cast<std::size_t>(last + 1));
+    if constexpr (built_with_cuda()) {
+      if constexpr (std::is_same_v<T, bool>) {  // std::vector<bool> has no data()
+        std::vector<unsigned char> bytes(span.size());
+        cuda::copy_to_host(cuda::Context{device().index, op}, bytes.data(), data(), bytes.size());
+        for (std::size_t i = 0; i < bytes.size(); ++i) span[i] = bytes[i] != 0;
+      } else {
+        cuda::copy_to_host(cuda::Context{device().index, op}, span.data(), data(), span.size() * sizeof(T));
+      }
+    }
+    return span;
   }
   template <class Index>
   int64_t element_offset(const char* op, const Index& index) const {
-    check_cpu(op);
     check(static_cast<int>(index.size()) == dim(), op, "expected ", dim(), " indices for shape ", shape(),
           ", got ", index.size());
     int64_t off = 0;
@@ -308,7 +345,13 @@ Tensor<T> tensor(std::initializer_list<std::initializer_list<T>> rows) {
 template <Element T>
 std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
   if (!t.defined()) return os << "tensor(undefined)";
-  if (!t.device().is_cpu()) return os << "tensor(shape=" << t.shape() << ", device=" << t.device() << ")";
+  if (!t.device().is_cpu()) {  // the values, copied to the host, then the device
+    std::ostringstream host;
+    host << Tensor<T>::from_vector(t.to_vector(), t.shape());
+    std::string text = host.str();
+    text.insert(text.size() - 1, ", device=" + t.device().str() + (t.requires_grad() ? ", requires_grad=true" : ""));
+    return os << text;
+  }
   std::ostringstream body;
   body << std::setprecision(6);
   const int n = t.dim();

@@ -113,8 +113,10 @@ void save_gpt(const std::string& path, const nn::GPT<T>& model, const Tokenizer*
     check(tokenizer->vocab_size() <= model.config().vocab_size, "save_gpt", "the tokenizer has ",
           tokenizer->vocab_size(), " tokens but the model only ", model.config().vocab_size);
   NamedTensorList<T> tensors;
-  for (const auto& [name, p] : model.named_parameters())
-    tensors.emplace_back(name, d::is_conv1d_weight(name) ? p.detach().t() : p.detach());
+  for (const auto& [name, p] : model.named_parameters()) {  // on the host (a copy for a model on a GPU)
+    const Tensor<T> host = p.detach().to(Device::cpu());
+    tensors.emplace_back(name, d::is_conv1d_weight(name) ? host.t() : host);
+  }
   const Json config = d::config_to_json(model.config());
   save_safetensors(path, tensors, {{"format", "pt"}, {"chord_config", config.dump()}});
   write_text_file_atomically(d::stem_of(path) + ".config.json", config.dump() + "\n");

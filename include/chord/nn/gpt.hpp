@@ -40,12 +40,17 @@ class GPT : public Module<T> {
 
   const GPTConfig& config() const { return config_; }
 
+  // The device the parameters live on (Module::to moves them).
+  Device device() const { return wte->weight.device(); }
+
   // tokens [B, T] (T <= context_length) -> logits [B, T, vocab]; token t sits at position t.
+  // The tokens may be on the cpu or on the model's device (they are moved there).
   Tensor<T> forward(const Tensor<int64_t>& tokens) {
     check_tokens(tokens);
     const int64_t T_len = tokens.size(1);
-    const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len);  // [T]
-    const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, T, C]
+    const Tensor<int64_t> ids = tokens.to(device());                                   // [B, T]
+    const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len).to(device());  // [T]
+    const Tensor<T> x = drop->forward(wte->forward(ids) + wpe->forward(positions));     // [B, T, C]
     return head(run_blocks(x, nullptr), nullptr);
   }
 
@@ -67,16 +72,17 @@ class GPT : public Module<T> {
             " is outside [0, ", cache.max_length(), "]");
       for (int64_t t = 0; t < Tn; ++t) positions.data()[b * Tn + t] = std::max<int64_t>(0, start + t - first);
     }
-    const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, Tn, C]
-    const Tensor<T> out = head(run_blocks(x, &cache), &cache);
+    const Tensor<T> x = drop->forward(wte->forward(tokens.to(device())) + wpe->forward(positions.to(device())));
+    const Tensor<T> out = head(run_blocks(x, &cache), &cache);  // [B, Tn, vocab]
     cache.advance(Tn);
     return out;
   }
   Tensor<T> operator()(const Tensor<int64_t>& tokens) { return forward(tokens); }
 
-  // An empty cache for `batch` rows of up to `max_length` tokens (the context length by default).
+  // An empty cache for `batch` rows of up to `max_length` tokens (the context length by default),
+  // on the model's device.
   KVCache<T> make_cache(int64_t batch, int64_t max_length = 0) const {
-    return KVCache<T>(config_, batch, max_length > 0 ? max_length : config_.context_length);
+    return KVCache<T>(config_, batch, max_length > 0 ? max_length : config_.context_length, device());
   }
 
   std::shared_ptr<Embedding<T>> wte, wpe;
@@ -105,7 +111,8 @@ class GPT : public Module<T> {
   // x [B, T, C] -> logits [B, T, vocab]
   Tensor<T> head(const Tensor<T>& x, KVCache<T>* cache) const {
     if (!config_.tie_embeddings) return lm_head->forward(x, cache);
-    if (cache && !autograd::needs_grad(x, wte->weight)) return linear(x, cache->packed_weight(wte->weight));
+    if (cache && !autograd::needs_grad(x, wte->weight) && wte->weight.device().is_cpu())
+      return linear(x, cache->packed_weight(wte->weight));
     return linear(x, wte->weight);
   }
 

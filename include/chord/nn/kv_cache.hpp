@@ -3,7 +3,9 @@
 // so far, preallocated for max_length slots, so that generating one more
 // token costs one query against the cache instead of a full recompute.
 //
-//   keys[l], values[l]: [batch, n_head, max_length, head_dim], slots [0, length()) filled.
+//   keys[l], values[l]: [batch, n_head, max_length, head_dim], slots [0, length()) filled, on the
+//   model's device (GPT::make_cache).
+//   key_start stays on the cpu: it is bookkeeping that the host reads and writes.
 //   key_start: [batch], int64. Row b's slots before key_start[b] are left padding (prompts of
 //   different lengths are right-aligned so that every row's next token lands in the same slot);
 //   attention never looks at them, and the token in slot s of row b sits at position s - key_start[b].
@@ -31,15 +33,16 @@ namespace chord::nn {
 
 template <FloatingPoint T>
 struct KVCache {
-  KVCache(const GPTConfig& config, int64_t batch, int64_t max_length) : max_length_(max_length) {
+  KVCache(const GPTConfig& config, int64_t batch, int64_t max_length, Device device = Device::cpu())
+      : max_length_(max_length) {
     config.validate();
     check(batch > 0, "KVCache", "batch must be positive, got ", batch);
     check(max_length > 0 && max_length <= config.context_length, "KVCache", "max_length ", max_length,
           " must be in [1, context_length = ", config.context_length, "]");
     const Shape shape{batch, config.n_head, max_length, config.head_dim()};
     for (int64_t l = 0; l < config.n_layer; ++l) {
-      keys.push_back(Tensor<T>::zeros(shape));
-      values.push_back(Tensor<T>::zeros(shape));
+      keys.push_back(Tensor<T>::zeros(shape, device));
+      values.push_back(Tensor<T>::zeros(shape, device));
     }
     key_start = Tensor<int64_t>::zeros({batch});
   }
@@ -67,9 +70,10 @@ struct KVCache {
     KVCache out;
     out.max_length_ = max_length_;
     out.length_ = length_;
+    const Tensor<int64_t> on_device = keys.empty() ? index : index.to(keys.front().device());
     for (std::size_t l = 0; l < keys.size(); ++l) {
-      out.keys.push_back(index_select(keys[l], 0, index).contiguous());
-      out.values.push_back(index_select(values[l], 0, index).contiguous());
+      out.keys.push_back(index_select(keys[l], 0, on_device).contiguous());
+      out.values.push_back(index_select(values[l], 0, on_device).contiguous());
     }
     out.key_start = index_select(key_start, 0, index).contiguous();
     out.packed_weights_ = packed_weights_;  // the same model: share the packs

@@ -31,9 +31,10 @@ class Linear : public Module<T> {
   // x [..., in] -> [..., out]
   Tensor<T> forward(const Tensor<T>& x) const { return linear(x, weight, bias); }
   // The same, while decoding with a KV cache: when no graph is recorded, the product uses the
-  // cache's packed copy of the weight (KVCache::packed_weight).
+  // cache's packed copy of the weight (KVCache::packed_weight; on the cpu: a GPU reads the
+  // weight as it is).
   Tensor<T> forward(const Tensor<T>& x, KVCache<T>* cache) const {
-    if (!cache || autograd::needs_grad(x, weight, bias)) return linear(x, weight, bias);
+    if (!cache || autograd::needs_grad(x, weight, bias) || !weight.device().is_cpu()) return linear(x, weight, bias);
     return linear(x, cache->packed_weight(weight), bias);
   }
   Tensor<T> operator()(const Tensor<T>& x) const { return forward(x); }

@@ -17,11 +17,12 @@ Tensor<T> lm_loss(const Tensor<T>& logits, const Tensor<int64_t>& targets, const
   check(mask.shape() == targets.shape(), "lm_loss", "mask of shape ", mask.shape(), " does not match targets of shape ",
         targets.shape());
   constexpr int64_t kIgnored = -1;
-  Tensor<int64_t> kept = targets.contiguous().clone();
-  const Tensor<bool> m = mask.contiguous();
+  // kept [B, T]: the targets with kIgnored where the mask is false, made on the host
+  Tensor<int64_t> kept = targets.to(Device::cpu()).contiguous().clone();
+  const Tensor<bool> m = mask.to(Device::cpu()).contiguous();
   for (int64_t i = 0; i < kept.numel(); ++i)
     if (!m.data()[i]) kept.data()[i] = kIgnored;
-  return cross_entropy(logits, kept, CrossEntropyOptions{.ignore_index = kIgnored});
+  return cross_entropy(logits, kept.to(targets.device()), CrossEntropyOptions{.ignore_index = kIgnored});
 }
 
 }  // namespace chord::nn

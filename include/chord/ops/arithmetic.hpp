@@ -15,10 +15,10 @@ namespace chord::ops {
 
 template <FloatingPoint T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b, T alpha = T(1)) {
-  Tensor<T> out = map_new<T>("add", a, b, [alpha](T x, T y) { return x + alpha * y; });
+  Tensor<T> out = map_new<T>("add", a, b, fn::AddScaled<T>{alpha});
   if (autograd::needs_grad(a, b))
     autograd::record("AddBackward", out, {a, b}, [sa = a.shape(), sb = b.shape(), alpha](const Tensor<T>& g) {
-      Tensor<T> gb = alpha == T(1) ? g : map_new<T>("add", g, [alpha](T v) { return alpha * v; });
+      Tensor<T> gb = alpha == T(1) ? g : map_new<T>("add", g, fn::Scale<T>{alpha});
       return std::vector<Tensor<T>>{sum_to_shape(g, sa), sum_to_shape(gb, sb)};
     });
   return out;
@@ -31,13 +31,13 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <FloatingPoint T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = map_new<T>("mul", a, b, [](T x, T y) { return x * y; });
+  Tensor<T> out = map_new<T>("mul", a, b, fn::Mul{});
   if (autograd::needs_grad(a, b))
     autograd::record("MulBackward", out, {a, b},
                      [sa = autograd::SavedTensor<T>(a, "mul"), sb = autograd::SavedTensor<T>(b, "mul"),
                       need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor<T>& g) {
                        const Tensor<T>&a_ = sa.get(), &b_ = sb.get();
-                       auto times = [](T x, T y) { return x * y; };
+                       const fn::Mul times;
                        return std::vector<Tensor<T>>{
                            need_a ? sum_to_shape(map_new<T>("mul", g, b_, times), a_.shape()) : Tensor<T>(),
                            need_b ? sum_to_shape(map_new<T>("mul", g, a_, times), b_.shape()) : Tensor<T>()};
@@ -47,17 +47,16 @@ Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <FloatingPoint T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = map_new<T>("div", a, b, [](T x, T y) { return x / y; });
+  Tensor<T> out = map_new<T>("div", a, b, fn::Div{});
   if (autograd::needs_grad(a, b))
     autograd::record("DivBackward", out, {a, b},
                      [sa = autograd::SavedTensor<T>(a, "div"), sb = autograd::SavedTensor<T>(b, "div"),
                       need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor<T>& g) {
                        const Tensor<T>&a_ = sa.get(), &b_ = sb.get();
                        Tensor<T> ga, gb;
-                       if (need_a) ga = sum_to_shape(map_new<T>("div", g, b_, [](T gv, T y) { return gv / y; }), a_.shape());
+                       if (need_a) ga = sum_to_shape(map_new<T>("div", g, b_, fn::Div{}), a_.shape());
                        if (need_b)  // d(a/b)/db = -a / b^2
-                         gb = sum_to_shape(map_new<T>("div", g, a_, b_, [](T gv, T x, T y) { return -gv * x / (y * y); }),
-                                           b_.shape());
+                         gb = sum_to_shape(map_new<T>("div", g, a_, b_, fn::DivGradDenominator{}), b_.shape());
                        return std::vector<Tensor<T>>{ga, gb};
                      });
   return out;
@@ -65,10 +64,10 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <FloatingPoint T>
 Tensor<T> neg(const Tensor<T>& x) {
-  Tensor<T> out = map_new<T>("neg", x, [](T v) { return -v; });
+  Tensor<T> out = map_new<T>("neg", x, fn::Neg{});
   if (autograd::needs_grad(x))
     autograd::record("NegBackward", out, {x}, [](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{map_new<T>("neg", g, [](T v) { return -v; })};
+      return std::vector<Tensor<T>>{map_new<T>("neg", g, fn::Neg{})};
     });
   return out;
 }
@@ -76,10 +75,10 @@ Tensor<T> neg(const Tensor<T>& x) {
 // Affine map with scalars: out = x * scale + shift (the scalar forms of + - * / use it).
 template <FloatingPoint T>
 Tensor<T> scale_shift(const Tensor<T>& x, T scale, T shift) {
-  Tensor<T> out = map_new<T>("mul", x, [scale, shift](T v) { return v * scale + shift; });
+  Tensor<T> out = map_new<T>("mul", x, fn::ScaleShift<T>{scale, shift});
   if (autograd::needs_grad(x))
     autograd::record("ScaleBackward", out, {x}, [scale](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{map_new<T>("mul", g, [scale](T v) { return v * scale; })};
+      return std::vector<Tensor<T>>{map_new<T>("mul", g, fn::Scale<T>{scale})};
     });
   return out;
 }
@@ -87,13 +86,11 @@ Tensor<T> scale_shift(const Tensor<T>& x, T scale, T shift) {
 // x ** exponent. The gradient exponent * x^(exponent-1) follows std::pow at x = 0.
 template <FloatingPoint T>
 Tensor<T> pow(const Tensor<T>& x, T exponent) {
-  Tensor<T> out = map_new<T>("pow", x, [exponent](T v) { return std::pow(v, exponent); });
+  Tensor<T> out = map_new<T>("pow", x, fn::PowScalar<T>{exponent});
   if (autograd::needs_grad(x))
     autograd::record("PowBackward", out, {x}, [sx = autograd::SavedTensor<T>(x, "pow"), exponent](const Tensor<T>& g) {
       if (exponent == T(0)) return std::vector<Tensor<T>>{Tensor<T>::zeros(g.shape(), g.device())};
-      return std::vector<Tensor<T>>{map_new<T>("pow", g, sx.get(), [exponent](T gv, T v) {
-        return gv * exponent * std::pow(v, exponent - T(1));
-      })};
+      return std::vector<Tensor<T>>{map_new<T>("pow", g, sx.get(), fn::PowScalarGrad<T>{exponent})};
     });
   return out;
 }
@@ -101,26 +98,16 @@ Tensor<T> pow(const Tensor<T>& x, T exponent) {
 // base ** exponent elementwise, with broadcasting. d/d exponent = out * log(base).
 template <FloatingPoint T>
 Tensor<T> pow(const Tensor<T>& base, const Tensor<T>& exponent) {
-  Tensor<T> out = map_new<T>("pow", base, exponent, [](T b, T e) { return std::pow(b, e); });
+  Tensor<T> out = map_new<T>("pow", base, exponent, fn::Pow{});
   if (autograd::needs_grad(base, exponent))
     autograd::record("PowBackward", out, {base, exponent},
                      [sb = autograd::SavedTensor<T>(base, "pow"), se = autograd::SavedTensor<T>(exponent, "pow"),
                       need_b = base.requires_grad(), need_e = exponent.requires_grad()](const Tensor<T>& g) {
                        const Tensor<T>&b = sb.get(), &e = se.get();
                        Tensor<T> gb, ge;
-                       if (need_b)
-                         gb = sum_to_shape(map_new<T>("pow", g, b, e,
-                                                      [](T gv, T bv, T ev) {
-                                                        return ev == T(0) ? T(0) : gv * ev * std::pow(bv, ev - T(1));
-                                                      }),
-                                           b.shape());
-                       if (need_e)
-                         ge = sum_to_shape(map_new<T>("pow", g, b, e,
-                                                      [](T gv, T bv, T ev) {
-                                                        // 0^e has derivative 0 in e (for e > 0), as in PyTorch
-                                                        return bv == T(0) ? T(0) : gv * std::pow(bv, ev) * std::log(bv);
-                                                      }),
-                                           e.shape());
+                       if (need_b) gb = sum_to_shape(map_new<T>("pow", g, b, e, fn::PowGradBase{}), b.shape());
+                       // 0^e has derivative 0 in e (for e > 0), as in PyTorch
+                       if (need_e) ge = sum_to_shape(map_new<T>("pow", g, b, e, fn::PowGradExponent{}), e.shape());
                        return std::vector<Tensor<T>>{gb, ge};
                      });
   return out;

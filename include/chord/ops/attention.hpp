@@ -30,6 +30,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/attention.hpp"
+#include "chord/backend/cuda/attention.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -48,6 +49,26 @@ Tensor<T> heads_operand(const Tensor<T>& x) {
 template <class P, FloatingPoint T>
 cpu::HeadsView<P> heads_view(const Tensor<T>& x) {
   return {x.data(), x.stride(0), x.stride(1), x.stride(2)};
+}
+// The same for the CUDA kernels (an undefined tensor: an output that is not wanted).
+template <class P, FloatingPoint T>
+cuda::Heads<P> cuda_heads(const Tensor<T>& x) {
+  if (!x.defined()) return {};
+  return {x.data(), x.stride(0), x.stride(1), x.stride(2)};
+}
+
+// key_start's values on a GPU. The last upload per thread is kept and reused when the values
+// and the device match: a KV cache's key_start stays the same for a whole generation, and
+// every layer of every decoding step asks for it (each upload from pageable host memory
+// waits for the device).
+inline Tensor<int64_t> device_key_start(const std::vector<int64_t>& starts, Device device) {
+  thread_local std::vector<int64_t> last_values;
+  thread_local Tensor<int64_t> last_tensor;  // [B] on last_tensor.device()
+  if (!last_tensor.defined() || last_tensor.device() != device || last_values != starts) {
+    last_tensor = Tensor<int64_t>::from_vector(starts).to(device);
+    last_values = starts;
+  }
+  return last_tensor;
 }
 
 // A new [B, H, T, D] tensor laid out in memory as a contiguous [B, T, H, D] buffer.
@@ -68,17 +89,15 @@ Tensor<T> causal_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
   check_defined(op, v, "v");
   check(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, op, "q, k and v must be 4-D [B, H, T, D], got q ", q.shape(),
         ", k ", k.shape(), ", v ", v.shape());
-  check_cpu(op, q);
-  check_cpu(op, k);
-  check_cpu(op, v);
+  check_same_device(op, q.device(), k.device());
+  check_same_device(op, q.device(), v.device());
   const int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), D = q.size(3), Tk = k.size(2);
   check(k.shape() == v.shape(), op, "k and v must have the same shape, got k ", k.shape(), " and v ", v.shape());
   check(k.size(0) == B && k.size(1) == H && k.size(3) == D, op, "q ", q.shape(), " and k ", k.shape(),
         " must agree in batch, heads and head size ([B, H, T, D])");
   check(Tk >= Tq, op, "needs at least as many keys as queries (Tk >= Tq), got q ", q.shape(), " and k ", k.shape());
   std::vector<int64_t> starts;  // [B], a copy: the backward must not see later changes
-  if (key_start.defined()) {
-    check_cpu(op, key_start);
+  if (key_start.defined()) {  // on the cpu or on q's device
     check(key_start.dim() == 1 && key_start.size(0) == B, op, "key_start must have shape [", B, "] (one per batch row of q ",
           q.shape(), "), got ", key_start.shape());
     starts = key_start.to_vector();
@@ -94,16 +113,29 @@ Tensor<T> causal_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
   Tensor<T> lse = Tensor<T>::empty(Shape{B, H, Tq}, q.device());                   // [B, H, Tq]
   const cpu::AttentionSizes sizes{B, H, Tq, Tk, D};
   const int64_t* ks = starts.empty() ? nullptr : starts.data();
+  using attention_detail::cuda_heads;
   using attention_detail::heads_view;
-  cpu::attention_forward<T>(sizes, heads_view<const T>(qd), heads_view<const T>(kd), heads_view<const T>(vd), ks,
-                            heads_view<T>(y), lse.data());
+  const Device device = q.device();
+  // device_starts [B]: key_start on a GPU, for its kernels (undefined on the cpu or without key_start)
+  const Tensor<int64_t> device_starts =
+      device.is_cuda() && !starts.empty() ? attention_detail::device_key_start(starts, device) : Tensor<int64_t>();
+  const cuda::AttentionShape shape{B, H, Tq, Tk, D};
+  if (device.is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::attention_forward<T>(cuda::Context{device.index, op}, shape, cuda_heads<const T>(qd), cuda_heads<const T>(kd),
+                                 cuda_heads<const T>(vd), device_starts.defined() ? device_starts.data() : nullptr,
+                                 cuda_heads<T>(y), lse.data());
+  } else {
+    cpu::attention_forward<T>(sizes, heads_view<const T>(qd), heads_view<const T>(kd), heads_view<const T>(vd), ks,
+                              heads_view<T>(y), lse.data());
+  }
 
   if (autograd::needs_grad(q, k, v))
     autograd::record(
         "CausalAttentionBackward", y, {q, k, v},
         [sq = autograd::SavedTensor<T>(qd, op), sk = autograd::SavedTensor<T>(kd, op),
          sv = autograd::SavedTensor<T>(vd, op), sy = autograd::SavedTensor<T>(y, op), lse, starts = std::move(starts),
-         sizes, need_q = q.requires_grad(), need_k = k.requires_grad(),
+         device_starts, sizes, shape, need_q = q.requires_grad(), need_k = k.requires_grad(),
          need_v = v.requires_grad()](const Tensor<T>& g) {
           using attention_detail::empty_heads_major;
           const Tensor<T>&qs = sq.get(), &kv = sk.get(), &vs = sv.get(), &ys = sy.get();
@@ -113,6 +145,15 @@ Tensor<T> causal_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
           if (need_q) dq = empty_heads_major<T>(n.B, n.H, n.Tq, n.D, qs.device());
           if (need_k) dk = empty_heads_major<T>(n.B, n.H, n.Tk, n.D, qs.device());
           if (need_v) dv = empty_heads_major<T>(n.B, n.H, n.Tk, n.D, qs.device());
+          if (qs.device().is_cuda()) {
+            if constexpr (built_with_cuda())
+              cuda::attention_backward<T>(
+                  {qs.device().index, "causal_attention"}, shape, cuda_heads<const T>(qs), cuda_heads<const T>(kv),
+                  cuda_heads<const T>(vs), cuda_heads<const T>(ys), cuda_heads<const T>(go), lse.data(),
+                  device_starts.defined() ? device_starts.data() : nullptr, cuda_heads<T>(dq), cuda_heads<T>(dk),
+                  cuda_heads<T>(dv));
+            return std::vector<Tensor<T>>{dq, dk, dv};
+          }
           auto out_view = [](const Tensor<T>& t) { return t.defined() ? heads_view<T>(t) : cpu::HeadsView<T>{}; };
           cpu::attention_backward<T>(sizes, heads_view<const T>(qs), heads_view<const T>(kv), heads_view<const T>(vs),
                                      heads_view<const T>(ys), heads_view<const T>(go), lse.data(),

@@ -18,6 +18,7 @@
 #include "chord/autograd/node.hpp"
 #include "chord/core/generator.hpp"
 #include "chord/ops/elementwise.hpp"
+#include "chord/ops/view.hpp"
 
 namespace chord::ops {
 
@@ -27,19 +28,20 @@ Tensor<T> dropout(const Tensor<T>& x, double p, bool train, Generator& gen = def
   check_defined(op, x);
   check(p >= 0.0 && p <= 1.0, op, "probability p must be in [0, 1], got ", p);
   if (!train || p == 0.0) return x;
-  check_cpu(op, x);
 
-  // keep [x's shape]: 1 / (1 - p) where the element survives, 0 where dropped.
+  // keep [x's shape]: 1 / (1 - p) where the element survives, 0 where dropped. Drawn on
+  // the host (the same mask on every device), then moved to x's device.
   const T scale = p < 1.0 ? static_cast<T>(1.0 / (1.0 - p)) : T(0);
-  Tensor<T> keep = Tensor<T>::empty(x.shape(), x.device());
+  Tensor<T> keep = Tensor<T>::empty(x.shape());
   T* k = keep.data();
   const int64_t n = keep.numel();
   for (int64_t i = 0; i < n; ++i) k[i] = gen.uniform() < p ? T(0) : scale;
+  if (!x.device().is_cpu()) keep = keep.to(x.device());
 
-  Tensor<T> out = map_new<T>(op, x, keep, [](T v, T m) { return v * m; });
+  Tensor<T> out = map_new<T>(op, x, keep, fn::Mul{});
   if (autograd::needs_grad(x))
     autograd::record("DropoutBackward", out, {x}, [keep](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{map_new<T>("dropout", g, keep, [](T gv, T m) { return gv * m; })};
+      return std::vector<Tensor<T>>{map_new<T>("dropout", g, keep, fn::Mul{})};
     });
   return out;
 }

@@ -13,6 +13,7 @@
 // shape. Repeated indices accumulate. It is deterministic: every gradient
 // element is summed by one thread, over the positions in ascending order.
 
+#include <algorithm>
 #include <concepts>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cuda/indexing.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -46,8 +48,7 @@ inline std::string position_string(int64_t flat, const Shape& shape) {
 // `what` names the values ("id", "index"), `range_of` says what the limit is.
 inline std::vector<int64_t> checked_indices(const char* op, const Tensor<int64_t>& index, int64_t limit,
                                             const char* what, const std::string& range_of) {
-  check_cpu(op, index);
-  std::vector<int64_t> values = index.to_vector();  // [index.numel()]
+  std::vector<int64_t> values = index.to_vector();  // [index.numel()]; a copy from the device for a CUDA index
   for (std::size_t p = 0; p < values.size(); ++p) {
     const int64_t v = values[p];
     if (v < 0)
@@ -106,6 +107,50 @@ void index_add_rows(int64_t outer, int64_t n, int64_t inner, int64_t L, const T*
   });
 }
 
+// ---- the same two on a GPU (backend/cuda/indexing.hpp) ----
+
+// Element types the CUDA row gathers are instantiated for.
+template <class T>
+inline constexpr bool cuda_gathers = built_with_cuda() && (FloatingPoint<T> || std::same_as<T, int64_t>);
+
+// select_rows on x's device. index: the indices' tensor (on that device); idx: the same values on the host.
+template <Element T>
+void select_rows_cuda(const char* op, Device device, int64_t outer, int64_t n, int64_t inner,
+                      const Tensor<int64_t>& index, const T* x, T* out) {
+  if constexpr (cuda_gathers<T>) {
+    const Tensor<int64_t> idx = dense(index);  // [L] on the device
+    cuda::select_rows<T>(cuda::Context{device.index, op}, outer, n, inner, idx.numel(), x, idx.data(), out);
+  } else {
+    fail(op, "not implemented on cuda for ", dtype_name<T>(), " tensors");
+  }
+}
+
+// index_add_rows on the device: the positions bucketed by index on the host (a stable sort),
+// then moved to the device as one buffer [order (L), start (U + 1), rows (U)].
+template <FloatingPoint T>
+void index_add_rows_cuda(const char* op, Device device, int64_t outer, int64_t n, int64_t inner,
+                         const std::vector<int64_t>& idx, const T* g, T* grad) {
+  const int64_t L = static_cast<int64_t>(idx.size());
+  std::vector<int64_t> order(static_cast<std::size_t>(L));  // [L]: positions sorted by index, stable
+  for (int64_t i = 0; i < L; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return idx[a] < idx[b]; });
+  std::vector<int64_t> start, rows;  // [U + 1], [U]
+  for (int64_t k = 0; k < L; ++k)
+    if (k == 0 || idx[order[k]] != idx[order[k - 1]]) {
+      start.push_back(k);
+      rows.push_back(idx[order[k]]);
+    }
+  start.push_back(L);
+  const int64_t U = static_cast<int64_t>(rows.size());
+  std::vector<int64_t> packed = order;
+  packed.insert(packed.end(), start.begin(), start.end());
+  packed.insert(packed.end(), rows.begin(), rows.end());
+  const Tensor<int64_t> buckets = Tensor<int64_t>::from_vector(packed).to(device);  // [L + 2U + 1]
+  if constexpr (built_with_cuda())
+    cuda::index_add_rows<T>(cuda::Context{device.index, op}, outer, n, inner, L, g, buckets.data(), buckets.data() + L,
+                            buckets.data() + L + U + 1, U, grad);
+}
+
 // Offsets (from data()) of every element of a tensor with `shape` and `strides`, row-major.
 template <class T>
 std::vector<int64_t> offsets_of(const Tensor<T>& like, const Shape& shape, const Strides& strides) {
@@ -131,7 +176,6 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   check_defined("embedding", weight, "weight");
   check_defined("embedding", ids, "ids");
   check_same_device("embedding", weight.device(), ids.device());
-  check_cpu("embedding", weight);
   check(weight.dim() == 2, "embedding", "weight must be 2-D [num_embeddings, embedding_dim], got shape ",
         weight.shape());
   const int64_t V = weight.size(0), D = weight.size(1);
@@ -143,14 +187,18 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   out_shape.push_back(D);
   Tensor<T> out = Tensor<T>::empty(out_shape, weight.device());  // [..., D] = [P, D]
   const Tensor<T> w = dense(weight);            // [V, D]
-  indexing_detail::select_rows<T>(1, V, D, P, w.data(), idx->data(), out.data());
+  if (weight.device().is_cuda()) indexing_detail::select_rows_cuda<T>("embedding", weight.device(), 1, V, D, ids, w.data(), out.data());
+  else indexing_detail::select_rows<T>(1, V, D, P, w.data(), idx->data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(weight))
       autograd::record("EmbeddingBackward", out, {weight}, [idx, V, D, P](const Tensor<T>& g) {
         const Tensor<T> gc = dense(g);       // [P, D]
         Tensor<T> grad = Tensor<T>::empty(Shape{V, D}, g.device());  // [V, D]
-        indexing_detail::index_add_rows<T>(1, V, D, P, gc.data(), idx->data(), grad.data());
+        if (g.device().is_cuda())
+          indexing_detail::index_add_rows_cuda<T>("embedding", g.device(), 1, V, D, *idx, gc.data(), grad.data());
+        else
+          indexing_detail::index_add_rows<T>(1, V, D, P, gc.data(), idx->data(), grad.data());
         return std::vector<Tensor<T>>{grad};
       });
   return out;
@@ -163,7 +211,6 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   check_defined("index_select", x);
   check_defined("index_select", index, "index");
   check_same_device("index_select", x.device(), index.device());
-  check_cpu("index_select", x);
   check(x.dim() >= 1, "index_select", "cannot index a 0-d tensor");
   check(index.dim() <= 1, "index_select", "index must be 1-D, got shape ", index.shape());
   const int d = wrap_dim(dim, x.dim(), "index_select");
@@ -179,7 +226,11 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   out_shape[d] = L;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [outer, L, inner]
   const Tensor<T> xc = dense(x);           // [outer, n, inner]
-  indexing_detail::select_rows<T>(outer, n, inner, L, xc.data(), idx->data(), out.data());
+  if (x.device().is_cuda())
+    indexing_detail::select_rows_cuda<T>("index_select", x.device(), outer, n, inner, index.reshape(Shape{L}),
+                                         xc.data(), out.data());
+  else
+    indexing_detail::select_rows<T>(outer, n, inner, L, xc.data(), idx->data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
@@ -187,7 +238,12 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
                        [idx, in_shape = x.shape(), outer, n, inner, L](const Tensor<T>& g) {
                          const Tensor<T> gc = dense(g);              // [outer, L, inner]
                          Tensor<T> grad = Tensor<T>::empty(in_shape, g.device());     // [outer, n, inner]
-                         indexing_detail::index_add_rows<T>(outer, n, inner, L, gc.data(), idx->data(), grad.data());
+                         if (g.device().is_cuda())
+                           indexing_detail::index_add_rows_cuda<T>("index_select", g.device(), outer, n, inner, *idx,
+                                                                   gc.data(), grad.data());
+                         else
+                           indexing_detail::index_add_rows<T>(outer, n, inner, L, gc.data(), idx->data(),
+                                                              grad.data());
                          return std::vector<Tensor<T>>{grad};
                        });
   return out;

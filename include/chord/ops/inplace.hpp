@@ -7,6 +7,7 @@
 // graph would be silently wrong); optimizers update parameters under no_grad.
 
 #include "chord/ops/elementwise.hpp"
+#include "chord/ops/view.hpp"
 
 namespace chord::ops {
 
@@ -26,48 +27,48 @@ void check_inplace_allowed(const char* op, const Tensor<T>& x) {
 template <Element T>
 Tensor<T>& fill_(Tensor<T>& x, T value) {
   check_inplace_allowed("fill_", x);
-  check_cpu("fill_", x);
-  cpu::map(x.shape(), x.data(), x.strides(), x.data(), x.strides(), [value](T) { return value; });
+  backend::map("fill_", x.device(), x.shape(), x.data(), x.strides(), x.data(), x.strides(), fn::Fill<T>{value});
   x.bump_version();
   return x;
 }
 
-// Copies source (broadcast to x's shape) into x.
+// Copies source (broadcast to x's shape) into x. The two may be on different
+// devices (as in PyTorch): source is first moved to x's device.
 template <Element T>
 Tensor<T>& copy_(Tensor<T>& x, const Tensor<T>& source) {
   check_inplace_allowed("copy_", x);
-  map_inplace("copy_", x, source, [](T, T v) { return v; });
+  check_defined("copy_", source);
+  map_inplace("copy_", x, source.device() == x.device() ? source : source.detach().to(x.device()), fn::Second{});
   x.bump_version();
   return x;
 }
 
-#define CHORD_INPLACE_BINARY(name, expr)                                          \
-  template <FloatingPoint T>                                                      \
-  Tensor<T>& name(Tensor<T>& x, const Tensor<T>& other) {                         \
-    check_inplace_allowed(#name, x);                                              \
-    map_inplace(#name, x, other, [](T a, T b) { return expr; });                  \
-    x.bump_version();                                                             \
-    return x;                                                                     \
-  }                                                                               \
-  template <FloatingPoint T>                                                      \
-  Tensor<T>& name(Tensor<T>& x, std::type_identity_t<T> s) {                      \
-    check_inplace_allowed(#name, x);                                              \
-    check_cpu(#name, x);                                                          \
-    cpu::map(x.shape(), x.data(), x.strides(), x.data(), x.strides(),             \
-             [s](T a) { const T b = s; return expr; });                           \
-    x.bump_version();                                                             \
-    return x;                                                                     \
+#define CHORD_INPLACE_BINARY(name, Op)                                                      \
+  template <FloatingPoint T>                                                                \
+  Tensor<T>& name(Tensor<T>& x, const Tensor<T>& other) {                                   \
+    check_inplace_allowed(#name, x);                                                        \
+    map_inplace(#name, x, other, Op{});                                                     \
+    x.bump_version();                                                                       \
+    return x;                                                                               \
+  }                                                                                         \
+  template <FloatingPoint T>                                                                \
+  Tensor<T>& name(Tensor<T>& x, std::type_identity_t<T> s) {                                \
+    check_inplace_allowed(#name, x);                                                        \
+    backend::map(#name, x.device(), x.shape(), x.data(), x.strides(), x.data(), x.strides(), \
+                 fn::WithScalar<Op, T>{s});                                                 \
+    x.bump_version();                                                                       \
+    return x;                                                                               \
   }
-CHORD_INPLACE_BINARY(add_, a + b)
-CHORD_INPLACE_BINARY(sub_, a - b)
-CHORD_INPLACE_BINARY(mul_, a * b)
-CHORD_INPLACE_BINARY(div_, a / b)
+CHORD_INPLACE_BINARY(add_, fn::Add)
+CHORD_INPLACE_BINARY(sub_, fn::Sub)
+CHORD_INPLACE_BINARY(mul_, fn::Mul)
+CHORD_INPLACE_BINARY(div_, fn::Div)
 #undef CHORD_INPLACE_BINARY
 
 template <FloatingPoint T>
 Tensor<T>& masked_fill_(Tensor<T>& x, const Tensor<bool>& mask, T value) {
   check_inplace_allowed("masked_fill_", x);
-  map_inplace("masked_fill_", x, mask, [value](T v, bool m) { return m ? value : v; });
+  map_inplace("masked_fill_", x, mask, fn::MaskedFill<T>{value});
   x.bump_version();
   return x;
 }

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/elementwise.hpp"
+#include "chord/backend/map.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -40,10 +40,11 @@ bool any_needs_grad(const std::vector<Tensor<T>>& inputs) {
 template <Element T>
 void copy_into(const Tensor<T>& dst, int64_t offset, const Tensor<T>& src) {
   if (src.numel() == 0) return;
-  cpu::map(src.shape(), dst.data() + offset, dst.strides(), src.data(), src.strides(), [](T v) { return v; });
+  backend::map("cat", dst.device(), src.shape(), dst.data() + offset, dst.strides(), src.data(), src.strides(),
+               fn::Identity{});
 }
 
-// The list's checks common to cat and stack: non-empty, defined, one device, cpu.
+// The list's checks common to cat and stack: non-empty, defined, one device.
 template <Element T>
 void check_list(const char* op, const std::vector<Tensor<T>>& tensors) {
   check(!tensors.empty(), op, "expected a non-empty list of tensors");
@@ -51,7 +52,6 @@ void check_list(const char* op, const std::vector<Tensor<T>>& tensors) {
     check(tensors[i].defined(), op, "tensor ", i, " of the list is undefined");
     check_same_device(op, tensors[0].device(), tensors[i].device());
   }
-  check_cpu(op, tensors[0]);
 }
 
 inline std::string list_string(const std::vector<int64_t>& v) {
@@ -129,8 +129,8 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, int64_t dim = 0) {
   window_strides.erase(d);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     if (tensors[i].numel() == 0) continue;
-    cpu::map(first.shape(), out.data() + static_cast<int64_t>(i) * out.strides()[d], window_strides,
-             tensors[i].data(), tensors[i].strides(), [](T v) { return v; });
+    backend::map("stack", first.device(), first.shape(), out.data() + static_cast<int64_t>(i) * out.strides()[d],
+                 window_strides, tensors[i].data(), tensors[i].strides(), fn::Identity{});
   }
 
   if constexpr (FloatingPoint<T>)

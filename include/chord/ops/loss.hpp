@@ -26,7 +26,9 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/softmax.hpp"
+#include "chord/backend/cuda/softmax.hpp"
 #include "chord/ops/elementwise.hpp"
+#include "chord/ops/reduction.hpp"
 #include "chord/ops/view.hpp"
 
 namespace chord {
@@ -43,6 +45,63 @@ struct CrossEntropyOptions {
 
 namespace chord::ops {
 
+namespace loss_detail {
+
+// cross_entropy on a GPU: the same kernels' math (backend/cuda/softmax.hpp). The targets are
+// checked on the host (a copy), then the row losses are summed on the device.
+template <FloatingPoint T>
+Tensor<T> cross_entropy_cuda(const Tensor<T>& logits, const Tensor<int64_t>& targets,
+                             const CrossEntropyOptions& options, const Shape& row_shape, int64_t N, int64_t C) {
+  const char* op = "cross_entropy";
+  const Device device = logits.device();
+  const std::vector<int64_t> values = targets.to_vector();  // [N], row-major
+  std::vector<int64_t> rows(static_cast<std::size_t>(N));    // [N]: the class of each row, -1 when ignored
+  int64_t kept = 0;
+  for (int64_t r = 0; r < N; ++r) {
+    const int64_t v = values[r];
+    if (v == options.ignore_index) {
+      rows[r] = -1;
+      continue;
+    }
+    check(v >= 0 && v < C, op, "target ", v, " at row ", r, " is out of range for ", C,
+          " classes (expected a class in [0, ", C, ") or ignore_index ", options.ignore_index, ")");
+    rows[r] = v;
+    ++kept;
+  }
+  const Tensor<int64_t> rows_target = Tensor<int64_t>::from_vector(rows, Shape{N}).to(device);  // [N]
+  const T eps = static_cast<T>(options.label_smoothing);
+  const Tensor<T> x = dense(logits);                         // [N, C]
+  Tensor<T> row_loss = Tensor<T>::empty(row_shape, device);  // [N] (as targets' shape)
+  Tensor<T> row_max = Tensor<T>::empty(Shape{N}, device);    // [N]
+  Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, device);    // [N]
+  if constexpr (built_with_cuda())
+    cuda::cross_entropy_forward_rows<T>(cuda::Context{device.index, op}, x.data(), rows_target.data(), row_loss.data(),
+                                        row_max.data(), log_sum.data(), N, C, eps);
+  const T mean_scale = kept ? T(1) / static_cast<T>(kept) : T(0);
+  Tensor<T> out;
+  if (options.reduction == Reduction::None) out = row_loss;
+  else if (options.reduction == Reduction::Sum) out = sum(row_loss);
+  else out = map_new<T>(op, sum(row_loss), fn::Scale<T>{mean_scale});
+
+  if (autograd::needs_grad(logits))
+    autograd::record("CrossEntropyBackward", out, {logits},
+                     [sx = autograd::SavedTensor<T>(x, op), rows_target, row_max, log_sum, mean_scale, N, C, eps,
+                      reduction = options.reduction, in_shape = logits.shape()](const Tensor<T>& g) {
+                       const Tensor<T>& xs = sx.get();
+                       const Tensor<T> gc = dense(g);  // [N] (None) or [] (Sum, Mean)
+                       Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [N, C]
+                       if constexpr (built_with_cuda())
+                         cuda::cross_entropy_backward_rows<T>(
+                             {xs.device().index, "cross_entropy"}, xs.data(), rows_target.data(), row_max.data(),
+                             log_sum.data(), gc.data(), reduction == Reduction::None ? 1 : 0,
+                             reduction == Reduction::Mean ? mean_scale : T(1), gx.data(), N, C, eps);
+                       return std::vector<Tensor<T>>{gx};
+                     });
+  return out;
+}
+
+}  // namespace loss_detail
+
 template <FloatingPoint T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
                         const CrossEntropyOptions& options = {}) {
@@ -50,7 +109,6 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
   check_defined(op, logits, "logits");
   check_defined(op, targets, "targets");
   check_same_device(op, logits.device(), targets.device());
-  check_cpu(op, logits);
   check(logits.dim() >= 1, op, "logits need a class dim (shape [..., C]), got a 0-d tensor");
   Shape row_shape = logits.shape();  // the targets' expected shape: logits without the class dim
   row_shape.erase(row_shape.size() - 1);
@@ -61,6 +119,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
 
   const int64_t C = logits.shape().back();
   const int64_t N = numel_of(row_shape);
+  if (logits.device().is_cuda()) return loss_detail::cross_entropy_cuda(logits, targets, options, row_shape, N, C);
 
   // rows_target [N]: the class of each row, -1 for an ignored row.
   Tensor<int64_t> rows_target = Tensor<int64_t>::empty(Shape{N});

@@ -12,6 +12,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/layer_norm.hpp"
+#include "chord/backend/cuda/layer_norm.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -22,7 +23,6 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
                      double eps = 1e-5) {
   const char* op = "layer_norm";
   check_defined(op, x);
-  check_cpu(op, x);
   check(x.dim() >= 1, op, "expects an input with at least 1 dim (normalized over the last), got a 0-d tensor");
   const int64_t D = x.shape().back();
   check(D > 0, op, "the normalized (last) dim of shape ", x.shape(), " is empty");
@@ -44,10 +44,17 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
   const Tensor<T> w = weight.defined() ? dense(weight) : weight;  // [D]
   const Tensor<T> b = bias.defined() ? dense(bias) : bias;          // [D]
   Tensor<T> y = Tensor<T>::empty(x.shape(), x.device());  // [R, D]
-  Tensor<T> mean = Tensor<T>::empty(Shape{R});            // [R]
-  Tensor<T> rstd = Tensor<T>::empty(Shape{R});            // [R]
-  cpu::layer_norm_forward(xr.data(), w.defined() ? w.data() : nullptr, b.defined() ? b.data() : nullptr, y.data(),
-                          mean.data(), rstd.data(), R, D, static_cast<T>(eps));
+  Tensor<T> mean = Tensor<T>::empty(Shape{R}, x.device());  // [R]
+  Tensor<T> rstd = Tensor<T>::empty(Shape{R}, x.device());  // [R]
+  const T* wp = w.defined() ? w.data() : nullptr;
+  const T* bp = b.defined() ? b.data() : nullptr;
+  if (x.device().is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::layer_norm_forward<T>(cuda::Context{x.device().index, op}, xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D,
+                                  static_cast<T>(eps));
+  } else {
+    cpu::layer_norm_forward(xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D, static_cast<T>(eps));
+  }
 
   if (autograd::needs_grad(x, weight, bias))
     autograd::record(
@@ -61,9 +68,17 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
           if (need_x) dx = Tensor<T>::empty(x_shape, xs.device());  // [R, D]
           if (need_w) dw = Tensor<T>::empty(Shape{D}, xs.device());
           if (need_b) db = Tensor<T>::empty(Shape{D}, xs.device());
-          cpu::layer_norm_backward(gc.data(), xs.data(), ws.defined() ? ws.data() : nullptr, mean.data(), rstd.data(),
-                                   R, D, need_x ? dx.data() : nullptr, need_w ? dw.data() : nullptr,
-                                   need_b ? db.data() : nullptr);
+          const T* wsp = ws.defined() ? ws.data() : nullptr;
+          T* dxp = need_x ? dx.data() : nullptr;
+          T* dwp = need_w ? dw.data() : nullptr;
+          T* dbp = need_b ? db.data() : nullptr;
+          if (xs.device().is_cuda()) {
+            if constexpr (built_with_cuda())
+              cuda::layer_norm_backward<T>(cuda::Context{xs.device().index, "layer_norm"}, gc.data(), xs.data(), wsp, mean.data(),
+                                           rstd.data(), R, D, dxp, dwp, dbp);
+          } else {
+            cpu::layer_norm_backward(gc.data(), xs.data(), wsp, mean.data(), rstd.data(), R, D, dxp, dwp, dbp);
+          }
           return std::vector<Tensor<T>>{dx, dw, db};
         });
   return y;

@@ -18,9 +18,10 @@
 
 namespace chord::ops {
 
-// out = f(x), with grad_x = grad * df(x, out): the pattern of every op here.
-// exp, tanh and sigmoid use cpu::vector_exp / vector_tanh (within 1-2 ulp of libm),
-// which vectorize where libm's functions would keep the loop scalar.
+// out = f(x), with grad_x = grad * df(x, out): the pattern of every op here. f and
+// df are functors of chord::fn (backend/functors.hpp), which the CUDA kernels run
+// too. On the CPU exp, tanh and sigmoid use cpu::vector_exp / vector_tanh (within
+// 1-2 ulp of libm), which vectorize where libm's functions would keep the loop scalar.
 template <FloatingPoint T, class F, class DF>
 Tensor<T> unary_op(const char* op, const char* node_name, const Tensor<T>& x, F f, DF df) {
   Tensor<T> out = map_new<T>(op, x, f);
@@ -28,60 +29,56 @@ Tensor<T> unary_op(const char* op, const char* node_name, const Tensor<T>& x, F 
     autograd::record(node_name, out, {x},
                      [sx = autograd::SavedTensor<T>(x, op), sy = autograd::SavedTensor<T>(out, op), op, df](
                          const Tensor<T>& g) {
-                       return std::vector<Tensor<T>>{map_new<T>(op, g, sx.get(), sy.get(),
-                                                                [df](T gv, T xv, T yv) { return gv * df(xv, yv); })};
+                       return std::vector<Tensor<T>>{
+                           map_new<T>(op, g, sx.get(), sy.get(), fn::TimesDerivative<DF>{df})};
                      });
   return out;
 }
 
 template <FloatingPoint T>
 Tensor<T> exp(const Tensor<T>& x) {
-  return unary_op("exp", "ExpBackward", x, [](T v) { return cpu::vector_exp(v); }, [](T, T y) { return y; });
+  return unary_op("exp", "ExpBackward", x, fn::Exp{}, fn::ExpDerivative{});
 }
 
 template <FloatingPoint T>
 Tensor<T> log(const Tensor<T>& x) {
-  return unary_op("log", "LogBackward", x, [](T v) { return std::log(v); }, [](T v, T) { return T(1) / v; });
+  return unary_op("log", "LogBackward", x, fn::Log{}, fn::LogDerivative{});
 }
 
 template <FloatingPoint T>
 Tensor<T> sqrt(const Tensor<T>& x) {
-  return unary_op("sqrt", "SqrtBackward", x, [](T v) { return std::sqrt(v); },
-                  [](T, T y) { return T(0.5) / y; });
+  return unary_op("sqrt", "SqrtBackward", x, fn::Sqrt{}, fn::SqrtDerivative{});
 }
 
 template <FloatingPoint T>
 Tensor<T> abs(const Tensor<T>& x) {
-  return unary_op("abs", "AbsBackward", x, [](T v) { return std::abs(v); },
-                  [](T v, T) { return T((v > T(0)) - (v < T(0))); });
+  return unary_op("abs", "AbsBackward", x, fn::Abs{}, fn::AbsDerivative{});
 }
 
 template <FloatingPoint T>
 Tensor<T> tanh(const Tensor<T>& x) {
-  return unary_op("tanh", "TanhBackward", x, [](T v) { return cpu::vector_tanh(v); },
-                  [](T, T y) { return T(1) - y * y; });
+  return unary_op("tanh", "TanhBackward", x, fn::Tanh{}, fn::TanhDerivative{});
 }
 
 template <FloatingPoint T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
-  // vector_exp(-v) is +inf for very negative v (never NaN), which gives 0.
-  auto f = [](T v) { return T(1) / (T(1) + cpu::vector_exp(-v)); };
-  return unary_op("sigmoid", "SigmoidBackward", x, f, [](T, T y) { return y * (T(1) - y); });
+  return unary_op("sigmoid", "SigmoidBackward", x, fn::Sigmoid{}, fn::SigmoidDerivative{});
 }
 
 template <FloatingPoint T>
 Tensor<T> relu(const Tensor<T>& x) {
-  return unary_op("relu", "ReluBackward", x, [](T v) { return v > T(0) ? v : T(0); },
-                  [](T v, T) { return v > T(0) ? T(1) : T(0); });
+  return unary_op("relu", "ReluBackward", x, fn::Relu{}, fn::ReluDerivative{});
 }
 
 // GELU, tanh approximation (GPT-2):
 //   gelu(x) = 0.5 x (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
-// through the vectorized kernels of backend/cpu/activation.hpp (one exp per element).
+// through the vectorized kernels of backend/cpu/activation.hpp (one exp per element);
+// on a GPU through the map kernels with fn::Gelu and fn::GeluDerivative.
 template <FloatingPoint T>
 Tensor<T> gelu(const Tensor<T>& x) {
   const char* op = "gelu";
   check_defined(op, x);
+  if (x.device().is_cuda()) return unary_op(op, "GeluBackward", x, fn::Gelu{}, fn::GeluDerivative{});
   check_cpu(op, x);
   const Tensor<T> input = dense(x);
   Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
@@ -101,8 +98,7 @@ Tensor<T> gelu(const Tensor<T>& x) {
 template <FloatingPoint T>
 Tensor<T> clamp(const Tensor<T>& x, T lo, T hi) {
   check(!(lo > hi), "clamp", "lower bound ", lo, " is above upper bound ", hi);
-  return unary_op("clamp", "ClampBackward", x, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); },
-                  [lo, hi](T v, T) { return v >= lo && v <= hi ? T(1) : T(0); });
+  return unary_op("clamp", "ClampBackward", x, fn::Clamp<T>{lo, hi}, fn::ClampDerivative<T>{lo, hi});
 }
 template <FloatingPoint T>
 Tensor<T> clamp_min(const Tensor<T>& x, T lo) {

@@ -20,11 +20,13 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/elementwise.hpp"
 #include "chord/backend/cpu/reduce.hpp"
+#include "chord/backend/cuda/reduce.hpp"
 #include "chord/ops/elementwise.hpp"
 
 namespace chord::ops {
@@ -54,11 +56,32 @@ struct ReductionDims {
   }
 };
 
-// Runs a backend reducer over `x` into a new tensor of rd.out_shape.
+namespace detail {
+// The CUDA reduction that does what a CPU reducer does.
+template <class Reducer>
+constexpr cuda::ReduceOp cuda_reduce_op() {
+  using R = std::remove_cvref_t<Reducer>;
+  using T = typename R::Acc;
+  if constexpr (std::is_same_v<R, cpu::MeanReducer<T>>) return cuda::ReduceOp::Mean;
+  else if constexpr (std::is_same_v<R, cpu::SumReducer<T>>) return cuda::ReduceOp::Sum;
+  else if constexpr (std::is_same_v<R, cpu::MaxReducer<T>>) return cuda::ReduceOp::Max;
+  else {
+    static_assert(std::is_same_v<R, cpu::MinReducer<T>>, "no CUDA reduction for this reducer");
+    return cuda::ReduceOp::Min;
+  }
+}
+}  // namespace detail
+
+// Runs a backend reducer over `x` (on x's device) into a new tensor of rd.out_shape.
 template <class T, class Reducer>
 Tensor<T> reduce_new(const char* op, const Tensor<T>& x, const ReductionDims& rd, const Reducer& reducer) {
-  check_cpu(op, x);
   Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
+  if (x.device().is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::reduce<T>(cuda::Context{x.device().index, op}, detail::cuda_reduce_op<Reducer>(), x.data(), x.shape(), x.strides(),
+                      rd.reduce, out.data());
+    return out;
+  }
   cpu::reduce(x.data(), x.shape(), x.strides(), rd.reduce, out.data(), reducer);
   return out;
 }
@@ -70,9 +93,8 @@ Tensor<T> broadcast_to_new(const Tensor<T>& g, const Shape& keepdim_shape, const
   Tensor<T> out = Tensor<T>::empty(shape, g.device());
   // g's elements are laid out as keepdim_shape (same order, size-1 dims inserted).
   Tensor<T> gc = dense(g);
-  cpu::map(shape, out.data(), out.strides(), gc.data(),
-           broadcast_strides(keepdim_shape, contiguous_strides(keepdim_shape), shape),
-           [scale](T v) { return v * scale; });
+  backend::map("sum", g.device(), shape, out.data(), out.strides(), gc.data(),
+               broadcast_strides(keepdim_shape, contiguous_strides(keepdim_shape), shape), fn::Scale<T>{scale});
   return out;
 }
 
@@ -170,12 +192,6 @@ inline Strides keepdim_broadcast_strides(const ReductionDims& rd, const Shape& i
   return broadcast_strides(rd.keepdim_shape, contiguous_strides(rd.keepdim_shape), in_shape);
 }
 
-// Whether x is (one of) the extreme value m of its slice; NaN counts as equal to NaN.
-template <class T>
-bool ties_with(T x, T m) {
-  return x == m || (cpu::is_nan_value(x) && cpu::is_nan_value(m));
-}
-
 // Backward of max/min: gx = g / k where x ties with the extreme m of its slice
 // (k ties in that slice), 0 elsewhere. m and g hold one value per output
 // (rd's out_shape; g in any layout); x is the saved input.
@@ -183,20 +199,23 @@ template <FloatingPoint T>
 Tensor<T> extreme_backward(const Tensor<T>& x, const Tensor<T>& m, const Tensor<T>& g, const ReductionDims& rd) {
   const Shape& shape = x.shape();
   const Strides per_output = keepdim_broadcast_strides(rd, shape);
+  const char* op = "max_min_backward";
   // hits [x's shape]: 1 where x ties with its slice's extreme
   Tensor<T> hits = Tensor<T>::empty(shape, x.device());
-  cpu::map(shape, hits.data(), hits.strides(), x.data(), x.strides(), m.data(), per_output,
-           [](T xv, T mv) { return ties_with(xv, mv) ? T(1) : T(0); });
+  backend::map(op, x.device(), shape, hits.data(), hits.strides(), x.data(), x.strides(), m.data(), per_output,
+               fn::TiesIndicator{});
+  // ties [rd.out_shape, laid out as rd.keepdim_shape]: the number of ties per output
+  const Tensor<T> ties = reduce_new(op, hits, rd, cpu::SumReducer<T>{});
   // share [rd.keepdim_shape]: g / (number of ties), one per output
-  Tensor<T> share = Tensor<T>::empty(rd.keepdim_shape, x.device());
-  cpu::reduce(hits.data(), shape, hits.strides(), rd.reduce, share.data(), cpu::SumReducer<T>{});
   const Tensor<T> gc = dense(g);
-  const int64_t outputs = share.numel();
-  for (int64_t o = 0; o < outputs; ++o) share.data()[o] = gc.data()[o] / share.data()[o];
+  Tensor<T> share = Tensor<T>::empty(rd.keepdim_shape, x.device());
+  const Strides dense_keepdim = contiguous_strides(rd.keepdim_shape);
+  backend::map(op, x.device(), rd.keepdim_shape, share.data(), share.strides(), gc.data(), dense_keepdim,
+               ties.data(), dense_keepdim, fn::Div{});
   // gx [x's shape]
   Tensor<T> gx = Tensor<T>::empty(shape, x.device());
-  cpu::map(shape, gx.data(), gx.strides(), x.data(), x.strides(), m.data(), per_output, share.data(), per_output,
-           [](T xv, T mv, T sv) { return ties_with(xv, mv) ? sv : T(0); });
+  backend::map(op, x.device(), shape, gx.data(), gx.strides(), x.data(), x.strides(), m.data(), per_output,
+               share.data(), per_output, fn::TiesSelect{});
   return gx;
 }
 
@@ -220,9 +239,16 @@ Tensor<T> extreme(const char* op, const char* node, const Tensor<T>& x, const Re
 
 template <class T, class Better>
 Tensor<int64_t> arg_extreme(const char* op, const Tensor<T>& x, const ReductionDims& rd, const Better& better) {
-  check_cpu(op, x);
   check(rd.count > 0, op, "cannot take the index of an extreme of an empty selection (input shape ", x.shape(), ")");
   Tensor<int64_t> out = Tensor<int64_t>::empty(rd.out_shape, x.device());
+  if (x.device().is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::arg_reduce<T>(cuda::Context{x.device().index, op},
+                          std::is_same_v<Better, cpu::ArgMaxBetter<T>> ? cuda::ArgReduceOp::ArgMax
+                                                                       : cuda::ArgReduceOp::ArgMin,
+                          x.data(), x.shape(), x.strides(), rd.reduce, out.data());
+    return out;
+  }
   cpu::arg_reduce(x.data(), x.shape(), x.strides(), rd.reduce, out.data(), better);
   return out;
 }

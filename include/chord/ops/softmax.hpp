@@ -15,6 +15,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/softmax.hpp"
+#include "chord/backend/cuda/softmax.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -69,25 +70,51 @@ int64_t row_count(const Tensor<T>& x, int d) {
   return n == 0 ? 0 : x.numel() / n;
 }
 
+// The row kernels on the rows' device: y = (log_)softmax(x), and the backward. x, y, g, gx: [rows, n].
+template <bool Log, FloatingPoint T>
+void softmax_rows_on(Device device, const char* op, const T* x, T* y, int64_t rows, int64_t n) {
+  if (device.is_cuda()) {
+    if constexpr (built_with_cuda()) {
+      if constexpr (Log) cuda::log_softmax_rows<T>(cuda::Context{device.index, op}, x, y, rows, n);
+      else cuda::softmax_rows<T>(cuda::Context{device.index, op}, x, y, rows, n);
+    }
+  } else if constexpr (Log) {
+    cpu::log_softmax_rows(x, y, rows, n);
+  } else {
+    cpu::softmax_rows(x, y, rows, n);
+  }
+}
+template <bool Log, FloatingPoint T>
+void softmax_backward_rows_on(Device device, const char* op, const T* y, const T* g, T* gx, int64_t rows,
+                              int64_t n) {
+  if (device.is_cuda()) {
+    if constexpr (built_with_cuda()) {
+      if constexpr (Log) cuda::log_softmax_backward_rows<T>(cuda::Context{device.index, op}, y, g, gx, rows, n);
+      else cuda::softmax_backward_rows<T>(cuda::Context{device.index, op}, y, g, gx, rows, n);
+    }
+  } else if constexpr (Log) {
+    cpu::log_softmax_backward_rows(y, g, gx, rows, n);
+  } else {
+    cpu::softmax_backward_rows(y, g, gx, rows, n);
+  }
+}
+
 template <FloatingPoint T, bool Log>
 Tensor<T> softmax_along(const char* op, const char* node, const Tensor<T>& x, int64_t dim) {
   check_defined(op, x);
-  check_cpu(op, x);
   const int d = wrap_dim(dim, x.dim(), op);
   const int64_t n = row_length(x, d), rows = row_count(x, d);
   const Tensor<T> xr = rows_of(x, d);                         // [rows, n]
   Tensor<T> yr = Tensor<T>::empty(xr.shape(), x.device());  // [rows, n]
-  if constexpr (Log) cpu::log_softmax_rows(xr.data(), yr.data(), rows, n);
-  else cpu::softmax_rows(xr.data(), yr.data(), rows, n);
+  softmax_rows_on<Log>(x.device(), op, xr.data(), yr.data(), rows, n);
   Tensor<T> y = move_last_to(yr, d);
 
   if (autograd::needs_grad(x))
-    autograd::record(node, y, {x}, [sy = autograd::SavedTensor<T>(y, op), d, n, rows](const Tensor<T>& g) {
+    autograd::record(node, y, {x}, [sy = autograd::SavedTensor<T>(y, op), op, d, n, rows](const Tensor<T>& g) {
       const Tensor<T> yr = rows_of(sy.get(), d);  // [rows, n]; no copy, y is a view of a dense buffer
       const Tensor<T> gr = rows_of(g, d);         // [rows, n]
       Tensor<T> gxr = Tensor<T>::empty(yr.shape(), yr.device());  // [rows, n]
-      if constexpr (Log) cpu::log_softmax_backward_rows(yr.data(), gr.data(), gxr.data(), rows, n);
-      else cpu::softmax_backward_rows(yr.data(), gr.data(), gxr.data(), rows, n);
+      softmax_backward_rows_on<Log>(yr.device(), op, yr.data(), gr.data(), gxr.data(), rows, n);
       return std::vector<Tensor<T>>{move_last_to(gxr, d)};
     });
   return y;

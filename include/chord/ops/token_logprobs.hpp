@@ -27,6 +27,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/token_logprobs.hpp"
+#include "chord/backend/cuda/token_logprobs.hpp"
 #include "chord/ops/elementwise.hpp"
 
 namespace chord {
@@ -44,11 +45,25 @@ namespace chord::ops {
 
 namespace detail {
 
+// The backward row kernel on the logits' device (arguments as cpu::token_log_probs_backward_rows').
+template <FloatingPoint T>
+void backward_rows_on(const Tensor<T>& logits, const int64_t* targets, const T* g_lp, const T* row_max,
+                      const T* log_sum, const T* entropy, const T* g_h, T* gx, int64_t R, int64_t V,
+                      T inv_temperature) {
+  if (logits.device().is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::token_log_probs_backward_rows<T>(cuda::Context{logits.device().index, "token_log_probs"}, logits.data(), targets, g_lp,
+                                             row_max, log_sum, entropy, g_h, gx, R, V, inv_temperature);
+    return;
+  }
+  cpu::token_log_probs_backward_rows(logits.data(), targets, g_lp, row_max, log_sum, entropy, g_h, gx, R, V,
+                                     inv_temperature);
+}
+
 template <FloatingPoint T>
 TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, const Tensor<int64_t>* targets,
                                       bool want_entropy, double temperature) {
   check_defined(op, logits, "logits");
-  check_cpu(op, logits);
   check(logits.dim() >= 1, op, "logits need a vocabulary dim (shape [..., V]), got a 0-d tensor");
   check(std::isfinite(temperature) && temperature > 0.0, op, "temperature must be positive and finite, got ",
         temperature);
@@ -65,15 +80,24 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
     check_same_device(op, logits.device(), targets->device());
     check(targets->shape() == row_shape, op, "targets of shape ", targets->shape(), " do not match logits of shape ",
           logits.shape(), " (expected targets of shape ", row_shape, ")");
-    rows_target = Tensor<int64_t>::empty(Shape{R});
-    int64_t r = 0;
-    const int64_t* t = targets->data();
-    targets->for_each_offset([&](int64_t off) {
-      const int64_t v = t[off];
+    auto check_target = [&](int64_t v, int64_t r) {
       check(v >= 0 && v < V, op, "target ", v, " at row ", r, " is out of range for a vocabulary of ", V,
             " (expected a token id in [0, ", V, "))");
-      rows_target.data()[r++] = v;
-    });
+    };
+    if (logits.device().is_cuda()) {  // checked on the host (a copy), used on the device
+      const std::vector<int64_t> values = targets->to_vector();
+      for (int64_t r = 0; r < R; ++r) check_target(values[r], r);
+      rows_target = dense(*targets);
+    } else {
+      rows_target = Tensor<int64_t>::empty(Shape{R});
+      int64_t r = 0;
+      const int64_t* t = targets->data();
+      targets->for_each_offset([&](int64_t off) {
+        const int64_t v = t[off];
+        check_target(v, r);
+        rows_target.data()[r++] = v;
+      });
+    }
   }
 
   const T inv_temperature = cpu::inverse_temperature<T>(temperature);
@@ -83,9 +107,16 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
   TokenLogProbs<T> out;
   if (targets) out.log_probs = Tensor<T>::empty(row_shape, x.device());  // [R] (as targets' shape)
   if (want_entropy) out.entropy = Tensor<T>::empty(row_shape, x.device());  // [R]
-  cpu::token_log_probs_forward_rows(x.data(), targets ? rows_target.data() : nullptr,
-                                    targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
-                                    want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
+  if (x.device().is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::token_log_probs_forward_rows<T>(cuda::Context{x.device().index, op}, x.data(), targets ? rows_target.data() : nullptr,
+                                            targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
+                                            want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
+  } else {
+    cpu::token_log_probs_forward_rows(x.data(), targets ? rows_target.data() : nullptr,
+                                      targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
+                                      want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
+  }
 
   if (!autograd::needs_grad(logits)) return out;
   const autograd::SavedTensor<T> sx(x, op);
@@ -96,10 +127,9 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
                        const Tensor<T>& xs = sx.get();
                        const Tensor<T> gr = dense(g);                           // [R]
                        Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [R, V]
-                       cpu::token_log_probs_backward_rows(xs.data(), rows_target.data(), gr.data(), row_max.data(),
-                                                          log_sum.data(), static_cast<const T*>(nullptr),
-                                                          static_cast<const T*>(nullptr), gx.data(), R, V,
-                                                          inv_temperature);
+                       backward_rows_on(xs, rows_target.data(), gr.data(), row_max.data(), log_sum.data(),
+                                        static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), gx.data(), R,
+                                        V, inv_temperature);
                        return std::vector<Tensor<T>>{gx};
                      });
   if (want_entropy)
@@ -110,10 +140,9 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
                        const Tensor<T>& entropy = sh.get();                     // [R] (a detached alias: no cycle)
                        const Tensor<T> gr = dense(g);                           // [R]
                        Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [R, V]
-                       cpu::token_log_probs_backward_rows(xs.data(), static_cast<const int64_t*>(nullptr),
-                                                          static_cast<const T*>(nullptr), row_max.data(),
-                                                          log_sum.data(), entropy.data(), gr.data(), gx.data(), R, V,
-                                                          inv_temperature);
+                       backward_rows_on(xs, static_cast<const int64_t*>(nullptr), static_cast<const T*>(nullptr),
+                                        row_max.data(), log_sum.data(), entropy.data(), gr.data(), gx.data(), R, V,
+                                        inv_temperature);
                        return std::vector<Tensor<T>>{gx};
                      });
   return out;

@@ -222,7 +222,7 @@ Tensor<T> slice(const Tensor<T>& x, int64_t dim, int64_t start, int64_t end, int
       autograd::record("SliceBackward", out, {x}, [in_shape = x.shape(), d, start, end, step](const Tensor<T>& g) {
         Tensor<T> grad = Tensor<T>::zeros(in_shape, g.device());
         Tensor<T> window = slice(grad, d, start, end, step);
-        map_inplace("slice", window, g, [](T, T v) { return v; });
+        map_inplace("slice", window, g, fn::Second{});
         return std::vector<Tensor<T>>{grad};
       });
   return out;
@@ -257,7 +257,7 @@ Tensor<T> select(const Tensor<T>& x, int64_t dim, int64_t index) {
     if (autograd::needs_grad(x))
       autograd::record("SelectBackward", out, {x}, [in_shape = x.shape(), d, index](const Tensor<T>& g) {
         Tensor<T> grad = Tensor<T>::zeros(in_shape, g.device());
-        map_inplace("select", select(grad, d, index), g, [](T, T v) { return v; });
+        map_inplace("select", select(grad, d, index), g, fn::Second{});
         return std::vector<Tensor<T>>{grad};
       });
   return out;
@@ -304,12 +304,42 @@ Tensor<T> contiguous(const Tensor<T>& x) {
   return clone(x);
 }
 
+namespace view_detail {
+// A contiguous copy of x on `device` (no autograd). Host <-> device copies move
+// a dense buffer; cuda:i -> cuda:j goes through the host.
+template <Element T>
+Tensor<T> copy_to_device(const Tensor<T>& x, Device device) {
+  Tensor<T> out = Tensor<T>::empty(x.shape(), device);  // throws where the build or machine has no such device
+  if constexpr (built_with_cuda()) {
+    const Tensor<T> src = dense(x);
+    const std::size_t bytes = static_cast<std::size_t>(x.numel()) * sizeof(T);
+    if (src.device().is_cpu() && device.is_cuda()) {
+      cuda::copy_to_device(cuda::Context{device.index, "to"}, out.data(), src.data(), bytes);
+    } else if (src.device().is_cuda() && device.is_cpu()) {
+      cuda::copy_to_host(cuda::Context{src.device().index, "to"}, out.data(), src.data(), bytes);
+    } else {
+      const Tensor<T> host = copy_to_device(src, Device::cpu());
+      cuda::copy_to_device(cuda::Context{device.index, "to"}, out.data(), host.data(), bytes);
+    }
+    return out;
+  }
+  fail("to", "copying from ", x.device(), " to ", device, " is not supported in this build");
+}
+}  // namespace view_detail
+
+// x on `device`: x itself when it is there already, else a contiguous copy.
+// Differentiable: the gradient goes back to x's device.
 template <Element T>
 Tensor<T> to(const Tensor<T>& x, Device device) {
   check_defined("to", x);
   if (device == x.device()) return x;
-  (void)Tensor<T>::empty(x.shape(), device);  // throws: this build has no backend for `device`
-  fail("to", "copying from ", x.device(), " to ", device, " is not supported");
+  Tensor<T> out = view_detail::copy_to_device(x, device);
+  if constexpr (FloatingPoint<T>)
+    if (autograd::needs_grad(x))
+      autograd::record("ToBackward", out, {x}, [from = x.device()](const Tensor<T>& g) {
+        return std::vector<Tensor<T>>{view_detail::copy_to_device(g, from)};
+      });
+  return out;
 }
 
 }  // namespace chord::ops

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "chord/backend/cpu/adamw.hpp"
+#include "chord/backend/cuda/optim.hpp"
 #include "chord/core/grad_mode.hpp"
+#include "chord/ops/view.hpp"
 #include "chord/optim/parameters.hpp"
 
 namespace chord::optim {
@@ -31,16 +33,17 @@ class AdamW {
     check_options();
     check_parameters("AdamW", params_);
     for (const auto& [name, p] : params_) {
-      exp_avg_.push_back(Tensor<T>::zeros(p.shape()));
-      exp_avg_sq_.push_back(Tensor<T>::zeros(p.shape()));
+      exp_avg_.push_back(Tensor<T>::zeros(p.shape(), p.device()));
+      exp_avg_sq_.push_back(Tensor<T>::zeros(p.shape(), p.device()));
       decays_.push_back(options_.decay_filter ? options_.decay_filter(name, p.dim()) : decays_by_default(name, p.dim()));
     }
   }
   AdamW(const std::vector<Tensor<T>>& params, AdamWOptions options) : AdamW(unnamed(params), std::move(options)) {}
 
-  // One update of every parameter that has a gradient.
+  // One update of every parameter that has a gradient. On a GPU: one fused kernel for all of them.
   void step() {
     ++step_count_;
+    if (!params_.empty() && params_.front().second.device().is_cuda()) return step_cuda();
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
@@ -73,6 +76,35 @@ class AdamW {
   void set_step_count(int64_t t) { step_count_ = t; }
 
  private:
+  // step() on a GPU: the parameters with a gradient in one table, one adamw_update launch
+  // (backend/cuda/optim.hpp; the same formulas and the same rounding of the scalars as the CPU's).
+  void step_cuda() {
+    const Device device = params_.front().second.device();
+    std::vector<cuda::AdamWTensor<T>> table;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const Tensor<T>& p = params_[i].second;
+      const Tensor<T> g = p.grad();
+      if (!g.defined()) continue;
+      check(g.shape() == p.shape() && g.is_contiguous() && g.device() == device, "AdamW", "gradient of ",
+            params_[i].first, " has shape ", g.shape(), " on ", g.device(), ", expected ", p.shape(), " on ", device);
+      if (exp_avg_[i].device() != device) {  // the model moved after the optimizer was made: the state follows
+        exp_avg_[i] = exp_avg_[i].to(device);
+        exp_avg_sq_[i] = exp_avg_sq_[i].to(device);
+      }
+      const double wd = decays_[i] ? options_.weight_decay : 0.0;
+      table.push_back({p.data(), g.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(), p.numel(),
+                       static_cast<T>(1.0 - options_.lr * wd)});
+      p.bump_version();
+    }
+    const double t = static_cast<double>(step_count_);
+    const T bias1 = static_cast<T>(1.0 - std::pow(options_.beta1, t));
+    const cuda::AdamWScalars<T> s{static_cast<T>(options_.beta1), static_cast<T>(options_.beta2),
+                                  static_cast<T>(options_.eps), static_cast<T>(options_.lr) / bias1,
+                                  static_cast<T>(std::sqrt(1.0 - std::pow(options_.beta2, t)))};
+    if constexpr (built_with_cuda())
+      cuda::adamw_update<T>(cuda::Context{device.index, "AdamW"}, table.data(), static_cast<int64_t>(table.size()), s);
+  }
+
   void check_options() const {
     const auto& o = options_;
     check(o.lr >= 0 && std::isfinite(o.lr), "AdamW", "learning rate must be finite and >= 0, got ", o.lr);

@@ -6,14 +6,41 @@
 #include <cmath>
 #include <vector>
 
+#include "chord/backend/cuda/optim.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/tensor.hpp"
 
 namespace chord::optim {
 
+namespace clip_detail {
+// clip_grad_norm on a GPU: the gradients in one table; one kernel for the norm, one to scale.
+template <FloatingPoint T>
+double clip_grad_norm_cuda(const std::vector<Tensor<T>>& params, double max_norm, Device device) {
+  std::vector<cuda::Buffer<T>> grads;
+  for (const auto& p : params) {
+    const Tensor<T> g = p.grad();
+    if (!g.defined()) continue;
+    check(g.device() == device && g.is_contiguous(), "clip_grad_norm", "gradient of shape ", g.shape(), " on ",
+          g.device(), ": expected a contiguous gradient on ", device);
+    grads.push_back({g.data(), g.numel()});
+  }
+  if constexpr (built_with_cuda()) {
+    const cuda::Context ctx{device.index, "clip_grad_norm"};
+    const double norm = std::sqrt(cuda::sum_of_squares<T>(ctx, grads.data(), static_cast<int64_t>(grads.size())));
+    const double scale = max_norm / (norm + 1e-6);
+    if (scale < 1.0) cuda::scale<T>(ctx, grads.data(), static_cast<int64_t>(grads.size()), scale);
+    return norm;
+  }
+  return 0.0;
+}
+}  // namespace clip_detail
+
 template <FloatingPoint T>
 double clip_grad_norm(const std::vector<Tensor<T>>& params, double max_norm) {
   check(max_norm > 0, "clip_grad_norm", "max_norm must be > 0, got ", max_norm);
+  for (const auto& p : params)
+    if (p.grad().defined() && p.grad().device().is_cuda())
+      return clip_detail::clip_grad_norm_cuda(params, max_norm, p.grad().device());
   double total = 0.0;
   for (const auto& p : params) {
     const Tensor<T> g = p.grad();

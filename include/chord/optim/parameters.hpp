@@ -30,7 +30,8 @@ void check_parameters(const char* op, const NamedParameters<T>& params) {
     check(p.is_leaf() && p.requires_grad(), op, "parameter ", name,
           " must be a leaf tensor that requires grad");
     check(p.is_contiguous(), op, "parameter ", name, " must be contiguous");
-    check(p.device().is_cpu(), op, "parameter ", name, " is on ", p.device(), "; only cpu is supported here");
+    check(p.device() == params.front().second.device(), op, "parameter ", name, " is on ", p.device(), " but ",
+          params.front().first, " is on ", params.front().second.device(), ": the parameters must share one device");
   }
 }
 

@@ -29,6 +29,9 @@ class SGD {
     check(options.weight_decay >= 0, "SGD", "weight_decay must be >= 0, got ", options.weight_decay);
     check(!options.nesterov || options.momentum > 0, "SGD", "nesterov needs a positive momentum");
     check_parameters("SGD", params_);
+    for (const auto& [name, p] : params_)
+      check(p.device().is_cpu(), "SGD", "not implemented on cuda (parameter ", name, " is on ", p.device(),
+            "); use AdamW, or train on the cpu");
     momentum_buffers_.resize(params_.size());
   }
 

@@ -57,8 +57,10 @@
 #include <utility>
 #include <vector>
 
+#include "chord/autograd/engine.hpp"
 #include "chord/autograd/node.hpp"
 #include "chord/ops/elementwise.hpp"
+#include "chord/ops/view.hpp"
 #include "chord/rl/aggregation.hpp"
 #include "chord/rl/token_losses.hpp"
 
@@ -191,13 +193,66 @@ struct ObjectiveResult {
   ObjectiveMetrics metrics = {};
 };
 
-// The mixed objective of one micro-batch at mixing weight mu in [0, 1], with
-// the normalizers of the whole step (which must include this micro-batch).
 template <FloatingPoint T>
 ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, const StepNormalizer& step,
-                                   const ObjectiveOptions& options = {}) {
+                                   const ObjectiveOptions& options = {});
+
+namespace objective_detail {
+
+// mixed_objective of a batch whose log-probs live on a GPU. The objective is a loop over [N, L]
+// scalars with branches per token (cheap next to the forward pass that made the log-probs), so it
+// runs on the host: the inputs are copied there, the host objective gives the loss and, through
+// its own backward, d loss / d lp (and d loss / d H); the loss returned lives on the GPU, and its
+// backward multiplies those derivatives (copied to the GPU) by the incoming gradient.
+template <FloatingPoint T>
+ObjectiveResult<T> mixed_objective_from_device(const ObjectiveBatch<T>& batch, double mu, const StepNormalizer& step,
+                                               const ObjectiveOptions& options) {
+  const Device device = batch.log_probs.device();
+  auto host = [](const Tensor<T>& t) { return t.defined() ? t.detach().to(Device::cpu()) : Tensor<T>(); };
+  const bool lp_grad = is_grad_enabled() && batch.log_probs.requires_grad();
+  const bool entropy_grad = is_grad_enabled() && options.entropy_coef > 0.0 && batch.entropy.defined() &&
+                            batch.entropy.requires_grad();
+  Tensor<T> lp = host(batch.log_probs), entropy = host(batch.entropy);  // host leaves
+  if (lp_grad) lp.set_requires_grad(true);
+  if (entropy_grad) entropy.set_requires_grad(true);
+  const ObjectiveBatch<T> on_host{.log_probs = lp, .old_log_probs = host(batch.old_log_probs),
+                                  .ref_log_probs = host(batch.ref_log_probs), .entropy = entropy,
+                                  .mask = host(batch.mask), .advantages = host(batch.advantages),
+                                  .kinds = batch.kinds};
+  ObjectiveResult<T> result = mixed_objective(on_host, mu, step, options);
+  Tensor<T> d_lp, d_entropy;  // [N, L] on the device: d loss / d lp, d loss / d H
+  if (result.loss.requires_grad()) {
+    result.loss.backward();
+    if (lp_grad && lp.grad().defined()) d_lp = lp.grad().to(device);
+    if (entropy_grad && entropy.grad().defined()) d_entropy = entropy.grad().to(device);
+  }
+  Tensor<T> loss = Tensor<T>::full(Shape{}, result.loss.item(), device);
+  const Tensor<T> no_entropy;
+  const Tensor<T>& entropy_input = entropy_grad ? batch.entropy : no_entropy;
+  if (autograd::needs_grad(batch.log_probs, entropy_input))
+    autograd::record("MixedObjectiveBackward", loss, {batch.log_probs, entropy_input},
+                     [d_lp, d_entropy](const Tensor<T>& g) {
+                       auto scaled = [&g](const Tensor<T>& d) {
+                         return d.defined() ? ops::map_new<T>("mixed_objective", d, g, fn::Mul{}) : Tensor<T>();
+                       };
+                       return std::vector<Tensor<T>>{scaled(d_lp), scaled(d_entropy)};
+                     });
+  return {loss, result.metrics};
+}
+
+}  // namespace objective_detail
+
+// The mixed objective of one micro-batch at mixing weight mu in [0, 1], with
+// the normalizers of the whole step (which must include this micro-batch).
+// The log-probs may live on a GPU (the other inputs anywhere): see
+// objective_detail::mixed_objective_from_device.
+template <FloatingPoint T>
+ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, const StepNormalizer& step,
+                                   const ObjectiveOptions& options) {
   const char* op = "mixed_objective";
   options.validate();
+  if (batch.log_probs.defined() && batch.log_probs.device().is_cuda())
+    return objective_detail::mixed_objective_from_device(batch, mu, step, options);
   check(std::isfinite(mu) && mu >= 0.0 && mu <= 1.0, op, "mu must be in [0, 1], got ", mu);
   ops::check_defined(op, batch.log_probs, "log_probs");
   ops::check_cpu(op, batch.log_probs);
@@ -321,8 +376,7 @@ ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, co
                      [d_lp, d_ent](const Tensor<T>& g) {
                        const T s = g.item();
                        auto scaled = [s](const Tensor<T>& d) {
-                         return d.defined() ? ops::map_new<T>("mixed_objective", d, [s](T v) { return v * s; })
-                                            : Tensor<T>();
+                         return d.defined() ? ops::map_new<T>("mixed_objective", d, fn::Scale<T>{s}) : Tensor<T>();
                        };
                        return std::vector<Tensor<T>>{scaled(d_lp), scaled(d_ent)};
                      });

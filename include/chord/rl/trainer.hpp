@@ -108,6 +108,7 @@ class Trainer {
           tokenizer.vocab_size(), " tokens, the model only ", policy.config().vocab_size);
     if (options_.beta > 0) {  // a frozen copy of the starting policy for the KL term
       reference_ = std::make_unique<nn::GPT<T>>(policy.config());
+      reference_->to(policy.device());
       reference_->load_state_dict(policy.state_dict());
       reference_->eval();
     }
@@ -179,12 +180,13 @@ class Trainer {
     optimizer_.zero_grad();
     for (const PackedRows<T>& mb : micro) {
       const Tensor<T> logits = policy_.forward(mb.inputs);  // [n, S, V]
-      auto [lp, entropy] = token_log_probs_and_entropy(logits, mb.targets, options_.temperature);
+      const Tensor<int64_t> targets = mb.targets.to(logits.device());
+      auto [lp, entropy] = token_log_probs_and_entropy(logits, targets, options_.temperature);
       ObjectiveBatch<T> batch{.log_probs = lp, .old_log_probs = mb.old_log_probs, .entropy = entropy,
                               .mask = mb.mask, .advantages = mb.advantages, .kinds = mb.kinds};
       if (reference_) {
         NoGradGuard no_grad;
-        batch.ref_log_probs = token_log_probs(reference_->forward(mb.inputs), mb.targets, options_.temperature);
+        batch.ref_log_probs = token_log_probs(reference_->forward(mb.inputs), targets, options_.temperature);
       }
       auto result = mixed_objective(batch, mu, normalizer, objective);
       result.loss.backward();
@@ -213,8 +215,8 @@ class Trainer {
     io::NamedTensorList<T> state;
     const auto& params = optimizer_.parameters();
     for (std::size_t i = 0; i < params.size(); ++i) {
-      state.emplace_back("exp_avg." + params[i].first, optimizer_.exp_avg()[i]);
-      state.emplace_back("exp_avg_sq." + params[i].first, optimizer_.exp_avg_sq()[i]);
+      state.emplace_back("exp_avg." + params[i].first, optimizer_.exp_avg()[i].to(Device::cpu()));
+      state.emplace_back("exp_avg_sq." + params[i].first, optimizer_.exp_avg_sq()[i].to(Device::cpu()));
     }
     io::save_safetensors(dir + "/optimizer.safetensors", state,
                          {{"step_count", std::to_string(optimizer_.step_count())}});

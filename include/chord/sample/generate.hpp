@@ -213,7 +213,8 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
     std::copy(prompts[b].begin(), prompts[b].end(), prompt_tokens.data() + b * P + (P - len));
     cache.key_start.data()[b] = P - len;
   }
-  const Tensor<T> last_logits = model.forward(prompt_tokens, cache).select(1, P - 1).contiguous();  // [B, V]
+  // [B, V] on the host, where the draws happen (a copy when the model is on a GPU)
+  const Tensor<T> last_logits = model.forward(prompt_tokens, cache).select(1, P - 1).contiguous().to(Device::cpu());
 
   // 2. n rows per prompt.
   const int64_t N = B * n;
@@ -293,7 +294,7 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
       const detail::Row<T>& row = rows[active[i]];
       step_tokens.data()[i] = row.done ? options.pad_id : row.context.back();
     }
-    step_logits = model.forward(step_tokens, cache);  // [batch, 1, V]
+    step_logits = model.forward(step_tokens, cache).to(Device::cpu());  // [batch, 1, V], on the host
     check(step_logits.is_contiguous(), op, "internal: the model's logits are not contiguous");
   }
 

@@ -1,0 +1,81 @@
+#pragma once
+// Helpers of the GPU tests (tests/test_cuda_*.cpp). They compile in every build,
+// with or without CUDA; without a GPU each test prints a notice and passes.
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+// Ends the current test case with a notice when there is no GPU to run it on.
+#define CHORD_SKIP_WITHOUT_CUDA()                                                                   \
+  do {                                                                                              \
+    if (!::chord::cuda::is_available()) {                                                          \
+      MESSAGE((::chord::built_with_cuda() ? "no CUDA device: skipped (this build has CUDA; run it on a GPU)" \
+                                          : "no CUDA device: skipped (this build has no CUDA)"));  \
+      return;                                                                                       \
+    }                                                                                               \
+  } while (0)
+
+namespace chord::testing {
+
+inline const Device kGpu = Device::cuda(0);
+inline const Device kCpu = Device::cpu();
+
+// CHECK that every element of `gpu` (any device) is within atol + rtol * |expected| of `cpu`'s.
+// NaN must meet NaN, and an infinity the same infinity.
+template <class T>
+void check_close(const Tensor<T>& gpu, const Tensor<T>& cpu, double rtol, double atol = 0.0) {
+  REQUIRE(gpu.defined());
+  REQUIRE(cpu.defined());
+  REQUIRE(gpu.shape() == cpu.shape());
+  const std::vector<T> got = gpu.to_vector(), want = cpu.to_vector();
+  int reported = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double g = static_cast<double>(got[i]), w = static_cast<double>(want[i]);
+    bool ok;
+    if (std::isnan(w)) ok = std::isnan(g);
+    else if (std::isinf(w)) ok = g == w;
+    else ok = std::abs(g - w) <= atol + rtol * std::abs(w);
+    if (!ok && reported++ < 5) {
+      INFO("element " << i << " of shape " << cpu.shape() << ": gpu " << g << ", cpu " << w << " (rtol " << rtol
+                      << ", atol " << atol << ")");
+      CHECK(ok);
+    }
+  }
+  CHECK(reported == 0);
+}
+
+// CHECK bit equality (for copies, fills, selections, integer results).
+template <class T>
+void check_equal(const Tensor<T>& gpu, const Tensor<T>& cpu) {
+  REQUIRE(gpu.shape() == cpu.shape());
+  const std::vector<T> got = gpu.to_vector(), want = cpu.to_vector();
+  CHECK(got == want);
+}
+
+// The same values as x, on the GPU (a leaf that requires grad when x does).
+template <FloatingPoint T>
+Tensor<T> gpu_leaf(const Tensor<T>& x) {
+  Tensor<T> y = x.detach().to(kGpu);
+  if (x.requires_grad()) y.set_requires_grad(true);
+  return y;
+}
+
+// gradcheck of f run on the GPU: the (cpu, double) inputs are moved to the GPU inside the
+// function and the result moved back, so the gradients flow through the GPU kernels.
+#define CHORD_CHECK_GPU_GRADCHECK(f, ...)                                                              \
+  CHORD_CHECK_GRADCHECK(                                                                                \
+      [&](const std::vector<::chord::Tensor<double>>& in) {                                            \
+        std::vector<::chord::Tensor<double>> on_gpu;                                                    \
+        for (const auto& t : in) on_gpu.push_back(t.defined() ? t.to(::chord::testing::kGpu) : t);     \
+        return (f)(on_gpu).to(::chord::testing::kCpu);                                                  \
+      },                                                                                                \
+      __VA_ARGS__)
+
+// Tolerance for a float sum of n terms of magnitude about 1: a few ulps times sqrt(n).
+inline double float_sum_rtol(int64_t n) { return 4 * 1.2e-7 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 1))); }
+
+}  // namespace chord::testing
