@@ -2,7 +2,7 @@
 // each, temperature 1.0 sampling with a KV cache, log-probs recorded. One repetition = one
 // sample::generate call (prefill + 112 decoding steps); no EOS, so every row runs to the end.
 //
-//   build-bench/bench/generate [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]
+//   build-bench/bench/generate [--reps N] [--warmup N] [--threads N] [--device cpu|cuda] [--breakdown]
 //
 // Prints ms per call and new tokens/s (median and min-max over the timed calls) and a RESULT line
 // for bench/run_generate.sh, which runs bench/generate_reference.py (PyTorch eager, KV cache) in
@@ -20,6 +20,7 @@
 int main(int argc, char** argv) {
   using namespace chord;
   int reps = 10, warmup = 2;
+  bool breakdown = false;  // also time the model's forwards alone
   Device device = Device::cpu();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -31,13 +32,14 @@ int main(int argc, char** argv) {
       return std::atoi(argv[++i]);
     };
     if (arg == "--reps") reps = value();
+    else if (arg == "--breakdown") breakdown = true;
     else if (arg == "--warmup") warmup = value();
     else if (arg == "--threads") cpu::set_num_threads(value());
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda") device = Device::cuda(0), ++i;
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
     else {
       std::fprintf(arg == "--help" ? stdout : stderr,
-                   "usage: %s [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
+                   "usage: %s [--reps N] [--warmup N] [--threads N] [--device cpu|cuda] [--breakdown]\n", argv[0]);
       return arg == "--help" ? 0 : 2;
     }
   }
@@ -79,4 +81,21 @@ int main(int argc, char** argv) {
               static_cast<long long>(new_tokens), device.str().c_str(), cpu::num_threads(), t.median_ms, t.min_ms,
               t.max_ms, per_call / (t.median_ms / 1000.0));
   bench::print_result(device.is_cuda() ? "generate_S_cuda" : "generate_S", t, per_call, "new_tokens_per_s");
+  if (breakdown) {
+    // The model's share: the same prefill and decode steps with fixed tokens and no draws.
+    const auto forwards = bench::time_it(warmup, reps, [&] {
+      NoGradGuard no_grad;
+      auto cache = model.make_cache(batch, prompt_length + new_tokens);
+      Tensor<int64_t> tokens = Tensor<int64_t>::empty({batch, prompt_length});
+      for (int64_t b = 0; b < batch; ++b)
+        std::copy(prompts[b].begin(), prompts[b].end(), tokens.data() + b * prompt_length);
+      Tensor<float> logits = model.forward(tokens, cache);
+      const Tensor<int64_t> step_tokens = Tensor<int64_t>::full({batch, 1}, 7);
+      for (int64_t s = 1; s < new_tokens; ++s) logits = model.forward(step_tokens, cache);
+      (void)logits.to(Device::cpu());  // waits for the GPU
+    });
+    std::printf("  of which the model (prefill + %lld decode forwards, no draws): %.1f ms (%.0f%%), %.0f us per step\n",
+                static_cast<long long>(new_tokens - 1), forwards.median_ms, 100.0 * forwards.median_ms / t.median_ms,
+                1000.0 * forwards.median_ms / static_cast<double>(new_tokens));
+  }
 }

@@ -33,7 +33,7 @@ log=$(mktemp)
 "$py" bench/train_step_reference.py S --device cuda --reps "$reps" --warmup 3 | tee -a "$log"
 "$build_dir/bench/train_step" M --device cuda --reps "$reps" --warmup 2 | tee -a "$log"
 "$py" bench/train_step_reference.py M --device cuda --reps "$reps" --warmup 2 | tee -a "$log"
-"$build_dir/bench/generate" --device cuda --reps "$reps" --warmup 2 | tee -a "$log"
+"$build_dir/bench/generate" --device cuda --reps "$reps" --warmup 2 --breakdown | tee -a "$log"
 "$py" bench/generate_reference.py --device cuda --reps "$reps" --warmup 2 | tee -a "$log"
 echo
 bench_ratio "$log" train_step_S_cuda torch_train_step_S_cuda "GPU train step, config S"

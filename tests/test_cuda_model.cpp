@@ -43,7 +43,8 @@ StepResult train_step(Device device) {
   loss.backward();
   StepResult r;
   r.loss = loss.item();
-  for (const auto& p : model.parameters()) r.grads.push_back(p.grad().to(kCpu));
+  // clone(): on the cpu, to(kCpu) is the gradient itself, which clip_grad_norm then scales in place
+  for (const auto& p : model.parameters()) r.grads.push_back(p.grad().to(kCpu).clone());
   r.grad_norm = optim::clip_grad_norm(model.parameters(), 0.5);
   opt.step();
   for (const auto& p : model.parameters()) r.params.push_back(p.detach().to(kCpu));

@@ -228,6 +228,7 @@ TEST_CASE("cuda: layer_norm, embedding, index_select and token log-probs equal t
   const auto table = randn_t<double>({10, 6}, 84);
   const auto ids = Tensor<int64_t>::from_vector({3, 3, 9, 0, 1, 3}, {2, 3});
   check_close(embedding(table.to(kGpu), ids.to(kGpu)), embedding(table, ids), 0.0);
+  check_close(embedding(table.to(kGpu), ids), embedding(table, ids), 0.0);  // host ids for a GPU table
   check_close(index_select(table.to(kGpu), 1, Tensor<int64_t>::from_vector({5, 0, 5}).to(kGpu)),
               index_select(table, 1, Tensor<int64_t>::from_vector({5, 0, 5})), 0.0);
   const auto logits = randn_t<float>({2, 5, 30}, 85, 3.0);
@@ -337,4 +338,27 @@ TEST_CASE("cuda: gradcheck of embedding, index_select, causal_attention and toke
         return r.log_probs + r.entropy * 0.5;
       },
       Inputs{leaf({2, 2, 6}, 139)});
+}
+
+TEST_CASE("cuda: linear on a few rows (one kernel with the bias) equals the cpu's, and cuBLAS's above 16 rows") {
+  CHORD_SKIP_WITHOUT_CUDA();
+  for (int64_t rows : {1, 3, 16, 17}) {
+    CAPTURE(rows);
+    for (int64_t in : {5, 64, 300}) {
+      CAPTURE(in);
+      const auto x = randn_t<float>({rows, in}, 140), w = randn_t<float>({33, in}, 141), b = randn_t<float>({33}, 142);
+      check_close(linear(x.to(kGpu), w.to(kGpu), b.to(kGpu)), linear(x, w, b), float_sum_rtol(in) * 10, 1e-5);
+      check_close(linear(x.to(kGpu), w.to(kGpu)), linear(x, w), float_sum_rtol(in) * 10, 1e-5);
+      // rows of a wider tensor (row stride > in) and a strided bias
+      const auto wide = randn_t<double>({rows, in + 7}, 143), bias2 = randn_t<double>({33, 2}, 144);
+      const auto xs = wide.narrow(1, 3, in), bs = bias2.select(1, 1);
+      const std::vector<float> wd = w.to_vector();
+      const auto wdd = Tensor<double>::from_vector(std::vector<double>(wd.begin(), wd.end()), {33, in});
+      check_close(linear(wide.to(kGpu).narrow(1, 3, in), wdd.to(kGpu), bias2.to(kGpu).select(1, 1)),
+                  linear(xs, wdd, bs), 1e-12, 1e-12);
+    }
+  }
+  // [B, 1, C] as in decoding: three rows of one token each
+  const auto x = randn_t<float>({3, 1, 32}, 145), w = randn_t<float>({96, 32}, 146), b = randn_t<float>({96}, 147);
+  check_close(linear(x.to(kGpu), w.to(kGpu), b.to(kGpu)), linear(x, w, b), float_sum_rtol(32) * 10, 1e-5);
 }

@@ -14,3 +14,8 @@
 #include "chord/backend/cuda/attention.hpp"
 #include "chord/backend/cuda/optim.hpp"
 #include "chord/backend/cuda/token_logprobs.hpp"
+#include "chord/backend/cuda/gather.hpp"
+#include "chord/backend/cuda/triangular.hpp"
+#include "chord/backend/cuda/logsumexp_var.hpp"
+#include "chord/backend/cuda/sampling.hpp"
+#include "chord/backend/cuda/linear_rows.hpp"

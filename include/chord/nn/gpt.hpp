@@ -44,13 +44,13 @@ class GPT : public Module<T> {
   Device device() const { return wte->weight.device(); }
 
   // tokens [B, T] (T <= context_length) -> logits [B, T, vocab]; token t sits at position t.
-  // The tokens may be on the cpu or on the model's device (they are moved there).
+  // The tokens may be on the cpu or on the model's device (embedding() uploads host ids itself,
+  // after checking them on the host).
   Tensor<T> forward(const Tensor<int64_t>& tokens) {
     check_tokens(tokens);
     const int64_t T_len = tokens.size(1);
-    const Tensor<int64_t> ids = tokens.to(device());                                   // [B, T]
-    const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len).to(device());  // [T]
-    const Tensor<T> x = drop->forward(wte->forward(ids) + wpe->forward(positions));     // [B, T, C]
+    const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len);                  // [T], on the cpu
+    const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, T, C]
     return head(run_blocks(x, nullptr), nullptr);
   }
 
@@ -72,7 +72,7 @@ class GPT : public Module<T> {
             " is outside [0, ", cache.max_length(), "]");
       for (int64_t t = 0; t < Tn; ++t) positions.data()[b * Tn + t] = std::max<int64_t>(0, start + t - first);
     }
-    const Tensor<T> x = drop->forward(wte->forward(tokens.to(device())) + wpe->forward(positions.to(device())));
+    const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, Tn, C]
     const Tensor<T> out = head(run_blocks(x, &cache), &cache);  // [B, Tn, vocab]
     cache.advance(Tn);
     return out;

@@ -5,13 +5,18 @@
 //   index_select(x, dim, index [L])             -> x with size L along dim
 //   gather(x, dim, index (x's ndim))            -> index's shape  out[i][j] = x[index[i][j]][j]  (dim 0)
 //
+// embedding's ids may sit on the cpu while the weight is on a GPU (a model's token ids come from
+// the host): they are checked where they are and uploaded once, where ids on the GPU would be
+// copied to the host for their check (a wait for the GPU). Every other index lives with its data.
+//
 // Indices are int64 tensors and must lie in [0, size): a negative or too large
 // one is an error naming the op, the value, its position and the valid range
 // (negative indices do not count from the end here).
 //
 // Backward is a scatter-add of the gradient into a zero tensor of the input's
 // shape. Repeated indices accumulate. It is deterministic: every gradient
-// element is summed by one thread, over the positions in ascending order.
+// element is summed by one thread, over the positions in ascending order
+// (on a GPU too: backend/cuda/indexing.hpp and gather.hpp, no atomics).
 
 #include <algorithm>
 #include <concepts>
@@ -21,6 +26,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cuda/gather.hpp"
 #include "chord/backend/cuda/indexing.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
@@ -175,7 +181,7 @@ template <Element T>
 Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   check_defined("embedding", weight, "weight");
   check_defined("embedding", ids, "ids");
-  check_same_device("embedding", weight.device(), ids.device());
+  if (!ids.device().is_cpu()) check_same_device("embedding", weight.device(), ids.device());
   check(weight.dim() == 2, "embedding", "weight must be 2-D [num_embeddings, embedding_dim], got shape ",
         weight.shape());
   const int64_t V = weight.size(0), D = weight.size(1);
@@ -187,7 +193,9 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   out_shape.push_back(D);
   Tensor<T> out = Tensor<T>::empty(out_shape, weight.device());  // [..., D] = [P, D]
   const Tensor<T> w = dense(weight);            // [V, D]
-  if (weight.device().is_cuda()) indexing_detail::select_rows_cuda<T>("embedding", weight.device(), 1, V, D, ids, w.data(), out.data());
+  if (weight.device().is_cuda())
+    indexing_detail::select_rows_cuda<T>("embedding", weight.device(), 1, V, D, ids.to(weight.device()), w.data(),
+                                         out.data());
   else indexing_detail::select_rows<T>(1, V, D, P, w.data(), idx->data(), out.data());
 
   if constexpr (FloatingPoint<T>)
@@ -258,7 +266,6 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
   check_defined("gather", x);
   check_defined("gather", index, "index");
   check_same_device("gather", x.device(), index.device());
-  check_cpu("gather", x);
   check(x.dim() >= 1, "gather", "cannot gather from a 0-d tensor");
   check(index.dim() == x.dim(), "gather", "index of shape ", index.shape(), " has ", index.dim(),
         " dims but the input of shape ", x.shape(), " has ", x.dim(), "; they must have the same number of dims");
@@ -276,27 +283,36 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
   const Shape lead = indexing_detail::dims_range(index.shape(), 0, d);
   const Shape trail = indexing_detail::dims_range(index.shape(), d + 1, x.dim());
   const int64_t L = index.shape()[d], inner = numel_of(trail);
-  const std::vector<int64_t> x_outer =
-      indexing_detail::offsets_of(x, lead, indexing_detail::dims_range(x.strides(), 0, d));  // [outer]
-  const std::vector<int64_t> x_inner =
-      indexing_detail::offsets_of(x, trail, indexing_detail::dims_range(x.strides(), d + 1, x.dim()));  // [inner]
-  const int64_t xs = x.strides()[d];
 
   Tensor<T> out = Tensor<T>::empty(index.shape(), x.device());  // [outer, L, inner]
-  const T* xp = x.data();
-  T* op = out.data();
-  const int64_t* ip = idx->data();  // [outer, L, inner]
-  cpu::parallel_for(out.numel(), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      const int64_t c = e % inner, o = e / (L * inner);
-      op[e] = xp[x_outer[o] + ip[e] * xs + x_inner[c]];
-    }
-  });
+  if (x.device().is_cuda()) {
+    const Tensor<int64_t> index_dense = dense(index);  // [outer, L, inner] on the device
+    if constexpr (built_with_cuda())
+      cuda::gather<T>(cuda::Context{x.device().index, "gather"}, index.shape(), d, x.data(), x.strides(),
+                      index_dense.data(), out.data());
+  } else {
+    const std::vector<int64_t> x_outer =
+        indexing_detail::offsets_of(x, lead, indexing_detail::dims_range(x.strides(), 0, d));  // [outer]
+    const std::vector<int64_t> x_inner =
+        indexing_detail::offsets_of(x, trail, indexing_detail::dims_range(x.strides(), d + 1, x.dim()));  // [inner]
+    const int64_t xs = x.strides()[d];
+    const T* xp = x.data();
+    T* op = out.data();
+    const int64_t* ip = idx->data();  // [outer, L, inner]
+    cpu::parallel_for(out.numel(), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        const int64_t c = e % inner, o = e / (L * inner);
+        op[e] = xp[x_outer[o] + ip[e] * xs + x_inner[c]];
+      }
+    });
+  }
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
       autograd::record("GatherBackward", out, {x}, [idx, in_shape = x.shape(), d, lead, trail, L](const Tensor<T>& g) {
-        Tensor<T> grad = Tensor<T>::zeros(in_shape, g.device());  // x's shape, contiguous
+        const bool on_gpu = g.device().is_cuda();
+        // grad: x's shape, contiguous. Zeros on the cpu, whose loop adds into it; index_add_rows zeroes its own.
+        Tensor<T> grad = on_gpu ? Tensor<T>::empty(in_shape, g.device()) : Tensor<T>::zeros(in_shape, g.device());
         const Tensor<T> gc = dense(g);           // [outer, L, inner]
         const Strides gs = grad.strides();
         const std::vector<int64_t> g_outer = indexing_detail::offsets_of(grad, lead, indexing_detail::dims_range(gs, 0, d));
@@ -304,6 +320,19 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
             indexing_detail::offsets_of(grad, trail, indexing_detail::dims_range(gs, d + 1, gs.size()));
         const int64_t inner = numel_of(trail), outer = numel_of(lead), stride = gs[d];
         const int64_t* ip = idx->data();
+        if (on_gpu) {
+          // target [outer * L * inner]: the offset in grad that each position adds to. Summing
+          // gc's positions by target is index_add_rows with rows of one element (n = grad's
+          // numel, outer = inner = 1): one thread per target, positions in ascending order.
+          std::vector<int64_t> target(idx->size());
+          for (std::size_t e = 0; e < target.size(); ++e) {
+            const int64_t o = static_cast<int64_t>(e) / (L * inner), c = static_cast<int64_t>(e) % inner;
+            target[e] = g_outer[o] + ip[e] * stride + g_inner[c];
+          }
+          indexing_detail::index_add_rows_cuda<T>("gather", g.device(), 1, grad.numel(), 1, target, gc.data(),
+                                                  grad.data());
+          return std::vector<Tensor<T>>{grad};
+        }
         const T* gp = gc.data();
         T* out_p = grad.data();
         // One task per line (o, c): it alone writes grad's elements with those

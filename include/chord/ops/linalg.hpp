@@ -21,6 +21,7 @@
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/gemm.hpp"
 #include "chord/backend/cuda/gemm.hpp"
+#include "chord/backend/cuda/linear_rows.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/reduction.hpp"
 #include "chord/ops/view.hpp"
@@ -274,7 +275,13 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [..., out] = [rows, out] contiguous
-  if (x.device().is_cuda()) {  // y = bias (broadcast over the rows), then y += X W^T
+  if (x.device().is_cuda() && rows <= cuda::kLinearFewRowsMax && X.stride(1) == 1 && W.stride(1) == 1) {
+    // a few rows (decoding): bias and product in one kernel (backend/cuda/linear_rows.hpp)
+    if constexpr (built_with_cuda())
+      cuda::linear_few_rows<T>(cuda::Context{x.device().index, "linear"}, rows, out_features, in, X.data(),
+                               X.stride(0), W.data(), W.stride(0), bias.defined() ? bias.data() : nullptr,
+                               bias.defined() ? bias.stride(0) : 0, out.data());
+  } else if (x.device().is_cuda()) {  // y = bias (broadcast over the rows), then y += X W^T
     T* y = out.data();
     if (bias.defined())
       backend::map("linear", x.device(), Shape{rows, out_features}, y, Strides{out_features, 1}, bias.data(),

@@ -26,6 +26,7 @@
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/elementwise.hpp"
 #include "chord/backend/cpu/reduce.hpp"
+#include "chord/backend/cuda/logsumexp_var.hpp"
 #include "chord/backend/cuda/reduce.hpp"
 #include "chord/ops/elementwise.hpp"
 
@@ -318,38 +319,38 @@ Tensor<int64_t> argmin(const Tensor<T>& x) {
 //   m + log(sum(exp(x - m))),  m = max over the slice,
 // so that no exp overflows. A slice whose max is not finite uses shift 0:
 // all -inf gives -inf, a +inf gives +inf, a NaN gives NaN.
+// On either device: the reductions of reduce_new and the elementwise steps of
+// backend/cuda/logsumexp_var.hpp.
 template <FloatingPoint T>
 Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false) {
-  check_defined("logsumexp", x);
-  check_cpu("logsumexp", x);
-  const ReductionDims rd("logsumexp", x.shape(), dims, keepdim);
+  const char* op = "logsumexp";
+  check_defined(op, x);
+  const ReductionDims rd(op, x.shape(), dims, keepdim);
   const Strides per_output = detail::keepdim_broadcast_strides(rd, x.shape());
   // shift [rd.keepdim_shape]: the slice max where finite, else 0
-  Tensor<T> shift = reduce_new("logsumexp", x, rd, cpu::MaxReducer<T>{});
-  for (int64_t o = 0; o < shift.numel(); ++o)
-    if (!std::isfinite(shift.data()[o])) shift.data()[o] = T(0);
+  Tensor<T> shift = reduce_new(op, x, rd, cpu::MaxReducer<T>{});
+  backend::map(op, x.device(), shift.shape(), shift.data(), shift.strides(), shift.data(), shift.strides(),
+               fn::FiniteOrZero{});
   // e [x's shape] = exp(x - shift)
   Tensor<T> e = Tensor<T>::empty(x.shape(), x.device());
-  cpu::map(x.shape(), e.data(), e.strides(), x.data(), x.strides(), shift.data(), per_output,
-           [](T xv, T sv) { return std::exp(xv - sv); });
+  backend::map(op, x.device(), x.shape(), e.data(), e.strides(), x.data(), x.strides(), shift.data(), per_output,
+               fn::ExpOfDifference{});
   // out [rd.out_shape] = shift + log(sum e)
-  Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
-  cpu::reduce(e.data(), e.shape(), e.strides(), rd.reduce, out.data(), cpu::SumReducer<T>{});
-  for (int64_t o = 0; o < out.numel(); ++o) out.data()[o] = shift.data()[o] + std::log(out.data()[o]);
+  Tensor<T> out = reduce_new(op, e, rd, cpu::SumReducer<T>{});
+  backend::map(op, x.device(), out.shape(), out.data(), out.strides(), shift.data(), shift.strides(), out.data(),
+               out.strides(), fn::AddLog{});
 
   if (autograd::needs_grad(x))
     autograd::record("LogsumexpBackward", out, {x},
-                     [sx = autograd::SavedTensor<T>(x, "logsumexp"), sy = autograd::SavedTensor<T>(out, "logsumexp"),
-                      rd](const Tensor<T>& g) {
+                     [sx = autograd::SavedTensor<T>(x, op), sy = autograd::SavedTensor<T>(out, op), rd](
+                         const Tensor<T>& g) {
                        // d out / d x_i = exp(x_i - out); a slice of all -inf (out = -inf) gets 0.
                        const Tensor<T>&xs = sx.get(), &y = sy.get();
                        const Strides per_out = detail::keepdim_broadcast_strides(rd, xs.shape());
                        const Tensor<T> gc = dense(g);
                        Tensor<T> gx = Tensor<T>::empty(xs.shape(), xs.device());
-                       cpu::map(xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(), y.data(), per_out,
-                                gc.data(), per_out, [](T xv, T yv, T gv) {
-                                  return yv == -std::numeric_limits<T>::infinity() ? T(0) : gv * std::exp(xv - yv);
-                                });
+                       backend::map("logsumexp", xs.device(), xs.shape(), gx.data(), gx.strides(), xs.data(),
+                                    xs.strides(), y.data(), per_out, gc.data(), per_out, fn::LogsumexpGrad{});
                        return std::vector<Tensor<T>>{gx};
                      });
   return out;
@@ -357,36 +358,36 @@ Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false)
 
 // Variance over dims (all dims when empty): sum((x - mean)^2) / (count - correction),
 // correction = 1 when unbiased (Bessel), else 0. Two passes (mean, then squared
-// deviations) for accuracy.
+// deviations) for accuracy; on either device, as logsumexp.
 template <FloatingPoint T>
 Tensor<T> var(const Tensor<T>& x, const Shape& dims, bool unbiased = true, bool keepdim = false) {
-  check_defined("var", x);
-  check_cpu("var", x);
-  const ReductionDims rd("var", x.shape(), dims, keepdim);
-  check(rd.count > 0, "var", "variance of an empty selection (shape ", x.shape(), ")");
+  const char* op = "var";
+  check_defined(op, x);
+  const ReductionDims rd(op, x.shape(), dims, keepdim);
+  check(rd.count > 0, op, "variance of an empty selection (shape ", x.shape(), ")");
   const Strides per_output = detail::keepdim_broadcast_strides(rd, x.shape());
   // mu [rd.keepdim_shape]
-  Tensor<T> mu = reduce_new("var", x, rd, cpu::MeanReducer<T>{});
+  Tensor<T> mu = reduce_new(op, x, rd, cpu::MeanReducer<T>{});
   // dev2 [x's shape] = (x - mu)^2
   Tensor<T> dev2 = Tensor<T>::empty(x.shape(), x.device());
-  cpu::map(x.shape(), dev2.data(), dev2.strides(), x.data(), x.strides(), mu.data(), per_output,
-           [](T xv, T mv) { return (xv - mv) * (xv - mv); });
+  backend::map(op, x.device(), x.shape(), dev2.data(), dev2.strides(), x.data(), x.strides(), mu.data(), per_output,
+               fn::SquaredDifference{});
+  // out [rd.out_shape] = sum dev2 / denom
   const T denom = static_cast<T>(rd.count - (unbiased ? 1 : 0));
-  Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
-  cpu::reduce(dev2.data(), dev2.shape(), dev2.strides(), rd.reduce, out.data(), cpu::SumReducer<T>{});
-  for (int64_t o = 0; o < out.numel(); ++o) out.data()[o] /= denom;
+  Tensor<T> out = reduce_new(op, dev2, rd, cpu::SumReducer<T>{});
+  backend::map(op, x.device(), out.shape(), out.data(), out.strides(), out.data(), out.strides(),
+               fn::WithScalar<fn::Div, T>{denom});
 
   if (autograd::needs_grad(x))
     autograd::record("VarBackward", out, {x},
-                     [sx = autograd::SavedTensor<T>(x, "var"), mu, rd, denom](const Tensor<T>& g) {
+                     [sx = autograd::SavedTensor<T>(x, op), mu, rd, denom](const Tensor<T>& g) {
                        // d var / d x_i = 2 (x_i - mean) / denom (the mean's own dependence on x_i sums to 0)
                        const Tensor<T>& xs = sx.get();
                        const Strides per_out = detail::keepdim_broadcast_strides(rd, xs.shape());
                        const Tensor<T> gc = dense(g);
                        Tensor<T> gx = Tensor<T>::empty(xs.shape(), xs.device());
-                       const T scale = T(2) / denom;
-                       cpu::map(xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(), mu.data(), per_out,
-                                gc.data(), per_out, [scale](T xv, T mv, T gv) { return gv * scale * (xv - mv); });
+                       backend::map("var", xs.device(), xs.shape(), gx.data(), gx.strides(), xs.data(), xs.strides(),
+                                    mu.data(), per_out, gc.data(), per_out, fn::VarGrad<T>{T(2) / denom});
                        return std::vector<Tensor<T>>{gx};
                      });
   return out;

@@ -4,6 +4,7 @@
 //   triu(x, k): keeps x[..., i, j] where j - i >= k, zero elsewhere.
 // k = 0 is the main diagonal, k > 0 above it, k < 0 below it (as in PyTorch).
 // Backward: the gradient masked the same way (tril(g, k), triu(g, k)).
+// On a GPU: one kernel, backend/cuda/triangular.hpp.
 //
 // causal_mask(n) is the [n, n] bool mask of an attention score matrix that is
 // true where key j comes after query i (j > i): the positions to mask out.
@@ -14,6 +15,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/parallel.hpp"
+#include "chord/backend/cuda/triangular.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -21,13 +23,10 @@ namespace chord::ops {
 
 namespace triangular_detail {
 
-// out[b, i, j] = x[b, i, j] for j in kept(i) = [lo, hi), 0 elsewhere.
+// out[b, i, j] = x[b, i, j] for j in kept(i) = [lo, hi), 0 elsewhere (on the cpu).
 // x: [batch..., M, N] any strides; out: [batch..., M, N] contiguous (new).
 template <Element T, class KeptColumns>
-Tensor<T> keep_columns(const char* op, const Tensor<T>& x, KeptColumns kept) {
-  check_cpu(op, x);
-  check(x.dim() >= 2, op, "expects a tensor with at least 2 dims (a matrix or a batch of them), got shape ",
-        x.shape());
+Tensor<T> keep_columns(const Tensor<T>& x, KeptColumns kept) {
   const int nd = x.dim();
   const int64_t M = x.shape()[nd - 2], N = x.shape()[nd - 1];
   const int64_t rs = x.strides()[nd - 2], cs = x.strides()[nd - 1];
@@ -66,16 +65,31 @@ inline auto upper(int64_t k) {
   return [k](int64_t i, int64_t N) { return std::pair<int64_t, int64_t>{std::clamp<int64_t>(i + k, 0, N), N}; };
 }
 
+// The lower (tril) or upper (triu) part of x into a new contiguous tensor, on x's device
+// (on a GPU: backend/cuda/triangular.hpp).
+template <Element T>
+Tensor<T> triangle(const char* op, const Tensor<T>& x, cuda::Triangle part, int64_t diagonal) {
+  check(x.dim() >= 2, op, "expects a tensor with at least 2 dims (a matrix or a batch of them), got shape ",
+        x.shape());
+  const bool upper_part = part == cuda::Triangle::Upper;
+  if (!x.device().is_cuda()) return upper_part ? keep_columns(x, upper(diagonal)) : keep_columns(x, lower(diagonal));
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());  // x's shape, contiguous
+  if constexpr (built_with_cuda())
+    cuda::triangle<T>(cuda::Context{x.device().index, op}, part, diagonal, x.shape(), x.data(), x.strides(),
+                      out.data());
+  return out;
+}
+
 }  // namespace triangular_detail
 
 template <Element T>
 Tensor<T> tril(const Tensor<T>& x, int64_t diagonal = 0) {
   check_defined("tril", x);
-  Tensor<T> out = triangular_detail::keep_columns("tril", x, triangular_detail::lower(diagonal));
+  Tensor<T> out = triangular_detail::triangle("tril", x, cuda::Triangle::Lower, diagonal);
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
       autograd::record("TrilBackward", out, {x}, [diagonal](const Tensor<T>& g) {
-        return std::vector<Tensor<T>>{triangular_detail::keep_columns("tril", g, triangular_detail::lower(diagonal))};
+        return std::vector<Tensor<T>>{triangular_detail::triangle("tril", g, cuda::Triangle::Lower, diagonal)};
       });
   return out;
 }
@@ -83,11 +97,11 @@ Tensor<T> tril(const Tensor<T>& x, int64_t diagonal = 0) {
 template <Element T>
 Tensor<T> triu(const Tensor<T>& x, int64_t diagonal = 0) {
   check_defined("triu", x);
-  Tensor<T> out = triangular_detail::keep_columns("triu", x, triangular_detail::upper(diagonal));
+  Tensor<T> out = triangular_detail::triangle("triu", x, cuda::Triangle::Upper, diagonal);
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
       autograd::record("TriuBackward", out, {x}, [diagonal](const Tensor<T>& g) {
-        return std::vector<Tensor<T>>{triangular_detail::keep_columns("triu", g, triangular_detail::upper(diagonal))};
+        return std::vector<Tensor<T>>{triangular_detail::triangle("triu", g, cuda::Triangle::Upper, diagonal)};
       });
   return out;
 }

@@ -35,6 +35,11 @@
 // is the last of its response; otherwise after max_new_tokens (Length). The response mask is 1 for
 // every response token up to and including the EOS / stop token and 0 after it.
 //
+// On a GPU (the model's parameters there) the logits stay on the device: each step's draws run
+// in one kernel (sample/device_sampler.hpp, backend/cuda/sampling.hpp), with the same filters and
+// the same recorded log-probs, and only a token and a log-prob per row come back to the host. A
+// row's uniforms are its Generator's, drawn up front, so a seed gives the same tokens on every run.
+//
 // Randomness: each row draws from its own Generator, seeded from (seed, prompt index in this call,
 // sample index), so results do not depend on the thread count, and a row's draws do not depend on
 // how many prompts or samples follow it. Same model, prompts, options and thread count -> the same
@@ -43,6 +48,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +63,7 @@
 #include "chord/io/tokenizer.hpp"
 #include "chord/nn/gpt.hpp"
 #include "chord/nn/kv_cache.hpp"
+#include "chord/sample/device_sampler.hpp"
 #include "chord/sample/filters.hpp"
 
 namespace chord::sample {
@@ -213,8 +220,10 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
     std::copy(prompts[b].begin(), prompts[b].end(), prompt_tokens.data() + b * P + (P - len));
     cache.key_start.data()[b] = P - len;
   }
-  // [B, V] on the host, where the draws happen (a copy when the model is on a GPU)
-  const Tensor<T> last_logits = model.forward(prompt_tokens, cache).select(1, P - 1).contiguous().to(Device::cpu());
+  // [B, V] where the draws happen: on the model's GPU, else on the host
+  const bool on_gpu = model.device().is_cuda();
+  Tensor<T> last_logits = model.forward(prompt_tokens, cache).select(1, P - 1).contiguous();
+  if (!on_gpu) last_logits = last_logits.to(Device::cpu());
 
   // 2. n rows per prompt.
   const int64_t N = B * n;
@@ -234,12 +243,29 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
     row.log_probs.reserve(static_cast<std::size_t>(L));
   }
 
+  // On a GPU: the rows' uniforms [N, L], the k-th of row r its k-th draw from its Generator.
+  std::optional<DeviceSampler<T>> device_sampler;
+  if (on_gpu) {
+    std::vector<double> uniforms;
+    if (!filters.greedy()) {
+      uniforms.resize(static_cast<std::size_t>(N * L));
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t k = 0; k < L; ++k) uniforms[r * L + k] = rows[r].gen.uniform();
+    }
+    std::vector<std::vector<int64_t>> contexts;
+    if (filters.repetition_penalty != 1.0)
+      for (const auto& row : rows) contexts.push_back(row.context);
+    device_sampler.emplace(model.device(), V, filters, N, L, uniforms, contexts);
+  }
+
   // One TokenSampler per thread (a sampler keeps nothing between draws, so which one serves a row
   // does not change the result).
   std::vector<TokenSampler<T>> samplers;
   const int threads = std::max(1, cpu::num_threads());
-  samplers.reserve(static_cast<std::size_t>(threads));
-  for (int i = 0; i < threads; ++i) samplers.emplace_back(V);
+  if (!on_gpu) {
+    samplers.reserve(static_cast<std::size_t>(threads));
+    for (int i = 0; i < threads; ++i) samplers.emplace_back(V);
+  }
   const auto thread_index = [&] { return std::min<int>(cpu::ThreadPool::thread_index(), threads - 1); };
   const auto is_stop = [&](int64_t id) {
     return std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
@@ -251,31 +277,44 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
   for (int64_t r = 0; r < N; ++r) active[r] = r;
   Tensor<int64_t> step_tokens = Tensor<int64_t>::empty({N, 1});  // [batch, 1], reused every step
   Tensor<T> step_logits;                                          // [batch, 1, V] of the last decode step
+  // Appends slot i's token and log-prob to its row and notes whether the row has finished.
+  const auto take = [&](int64_t i, int64_t token, T log_prob) {
+    detail::Row<T>& row = rows[active[i]];
+    row.log_probs.push_back(log_prob);
+    row.context.push_back(token);
+    if (token == options.eos_id) row.reason = FinishReason::Eos, row.done = true;
+    else if (is_stop(token)) row.reason = FinishReason::Stop, row.done = true;
+  };
   for (int64_t step = 0; step < L; ++step) {
     const int64_t batch = static_cast<int64_t>(active.size());
-    // logits_of(i) [V]: the logits that slot i's next token is drawn from.
-    const T* base = step == 0 ? last_logits.data() : step_logits.data();
     const int64_t div = step == 0 ? n : 1;  // step 0 reads the prompt's prefill row
-    cpu::parallel_for(batch, 8 * V, [&](int64_t begin, int64_t end) {
-      TokenSampler<T>& sampler = samplers[static_cast<std::size_t>(thread_index())];
-      for (int64_t i = begin; i < end; ++i) {
-        detail::Row<T>& row = rows[active[i]];
-        if (row.done) continue;
-        const T* logits = base + (step == 0 ? active[i] / div : i) * V;  // [V]
-        try {  // (a NaN row throws; no exception may leave an OpenMP region)
-          const int64_t token = sampler.sample(logits, filters, row.gen, row.context);
-          const cpu::LogSoftmaxRowStats<T> stats = cpu::log_softmax_row_stats(logits, V, inv_temperature);
-          row.log_probs.push_back(cpu::log_prob_at(logits[token], inv_temperature, stats));
-          row.context.push_back(token);
-          if (token == options.eos_id) row.reason = FinishReason::Eos, row.done = true;
-          else if (is_stop(token)) row.reason = FinishReason::Stop, row.done = true;
-        } catch (...) {
-          errors[active[i]] = std::current_exception();
+    if (device_sampler) {
+      std::vector<int64_t> slot_rows(static_cast<std::size_t>(batch));  // [batch]: -1 for a finished row
+      for (int64_t i = 0; i < batch; ++i) slot_rows[i] = rows[active[i]].done ? -1 : active[i];
+      const DeviceDraws<T> draws = device_sampler->draw(step == 0 ? last_logits : step_logits, div, slot_rows, step);
+      for (int64_t i = 0; i < batch; ++i)
+        if (slot_rows[i] >= 0) take(i, draws.tokens[i], draws.log_probs[i]);
+    } else {
+      // logits_of(i) [V]: the logits that slot i's next token is drawn from.
+      const T* base = step == 0 ? last_logits.data() : step_logits.data();
+      cpu::parallel_for(batch, 8 * V, [&](int64_t begin, int64_t end) {
+        TokenSampler<T>& sampler = samplers[static_cast<std::size_t>(thread_index())];
+        for (int64_t i = begin; i < end; ++i) {
+          detail::Row<T>& row = rows[active[i]];
+          if (row.done) continue;
+          const T* logits = base + (step == 0 ? active[i] / div : i) * V;  // [V]
+          try {  // (a NaN row throws; the error is rethrown after the loop)
+            const int64_t token = sampler.sample(logits, filters, row.gen, row.context);
+            const cpu::LogSoftmaxRowStats<T> stats = cpu::log_softmax_row_stats(logits, V, inv_temperature);
+            take(i, token, cpu::log_prob_at(logits[token], inv_temperature, stats));
+          } catch (...) {
+            errors[active[i]] = std::current_exception();
+          }
         }
-      }
-    });
-    for (const int64_t r : active)
-      if (errors[r]) std::rethrow_exception(errors[r]);
+      });
+      for (const int64_t r : active)
+        if (errors[r]) std::rethrow_exception(errors[r]);
+    }
     if (step == L - 1) break;
     int64_t running = 0;
     for (int64_t r : active) running += rows[r].done ? 0 : 1;
@@ -294,7 +333,8 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
       const detail::Row<T>& row = rows[active[i]];
       step_tokens.data()[i] = row.done ? options.pad_id : row.context.back();
     }
-    step_logits = model.forward(step_tokens, cache).to(Device::cpu());  // [batch, 1, V], on the host
+    step_logits = model.forward(step_tokens, cache);  // [batch, 1, V]
+    if (!on_gpu) step_logits = step_logits.to(Device::cpu());
     check(step_logits.is_contiguous(), op, "internal: the model's logits are not contiguous");
   }
 

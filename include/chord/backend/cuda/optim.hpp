@@ -4,6 +4,7 @@
 // fixed-size chunks of them, one block per chunk):
 //
 //   adamw_update:     the fused AdamW step of backend/cpu/adamw.hpp on every tensor of the table;
+//   sgd_update:       the fused SGD step of optim/sgd.hpp (momentum, nesterov, weight decay);
 //   sum_of_squares:   sum over every tensor of x^2, in double (clip_grad_norm's norm);
 //   scale:            x = x * s for every tensor (clip_grad_norm's clipping).
 //
@@ -39,6 +40,29 @@ struct AdamWScalars {
 //   p = p * decay - step_size * m / (sqrt(v) / bias2_sqrt + eps)
 template <class T>
 void adamw_update(const Context& ctx, const AdamWTensor<T>* tensors, int64_t count, const AdamWScalars<T>& s);
+
+// One parameter of an SGD step: contiguous buffers of n elements on one device.
+template <class T>
+struct SGDTensor {
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* momentum_buffer = nullptr;  // null when momentum is 0
+  int64_t n = 0;
+  bool first = false;  // the buffer is new: it starts as the step's d, not momentum * buf + d
+};
+
+// The step's scalars, rounded to T as the CPU loop rounds them.
+template <class T>
+struct SGDScalars {
+  T lr, momentum, weight_decay;
+  bool nesterov;
+};
+
+// For every tensor t of the table (a host array of `count`), as torch.optim.SGD:
+//   d = g + weight_decay p;  with a buffer: buf = first ? d : momentum buf + d,
+//   d = nesterov ? d + momentum buf : buf;  p = p - lr d
+template <class T>
+void sgd_update(const Context& ctx, const SGDTensor<T>* tensors, int64_t count, const SGDScalars<T>& s);
 
 // A contiguous buffer of n elements, for sum_of_squares and scale.
 template <class T>
@@ -122,6 +146,22 @@ __global__ void adamw_kernel(const AdamWTensor<T>* table, const Chunk* chunks, A
   }
 }
 
+template <class T>
+__global__ void sgd_kernel(const SGDTensor<T>* table, const Chunk* chunks, SGDScalars<T> s) {
+  const Chunk chunk = chunks[blockIdx.x];
+  const SGDTensor<T> t = table[chunk.tensor];
+  const int64_t end = chunk.begin + kChunk < t.n ? chunk.begin + kChunk : t.n;
+  for (int64_t i = chunk.begin + threadIdx.x; i < end; i += blockDim.x) {
+    T d = t.grad[i] + s.weight_decay * t.param[i];
+    if (t.momentum_buffer) {
+      const T buf = t.first ? d : s.momentum * t.momentum_buffer[i] + d;
+      t.momentum_buffer[i] = buf;
+      d = s.nesterov ? d + s.momentum * buf : buf;
+    }
+    t.param[i] -= s.lr * d;
+  }
+}
+
 // partial[c] = sum of x^2 over chunk c, in double.
 template <class T>
 __global__ void squares_kernel(const Buffer<T>* table, const Chunk* chunks, double* partial) {
@@ -173,6 +213,17 @@ void adamw_update(const Context& ctx, const AdamWTensor<T>* tensors, int64_t cou
 }
 
 template <class T>
+void sgd_update(const Context& ctx, const SGDTensor<T>* tensors, int64_t count, const SGDScalars<T>& s) {
+  using namespace optim_detail;
+  const auto d = upload_table(ctx, tensors, count, [](const SGDTensor<T>& t) { return t.n; });
+  if (d.chunk_count == 0) return;
+  cudaStream_t stream = stream_for(ctx);
+  sgd_kernel<T><<<grid_of(ctx, d.chunk_count), kThreads, 0, stream>>>(d.table, d.chunks, s);
+  check_launch(ctx, stream, "sgd_kernel");
+  deallocate(d.buffer, d.bytes, ctx.device);
+}
+
+template <class T>
 double sum_of_squares(const Context& ctx, const Buffer<T>* buffers, int64_t count) {
   using namespace optim_detail;
   const auto d = upload_table(ctx, buffers, count, [](const Buffer<T>& b) { return b.n; });
@@ -204,6 +255,7 @@ void scale(const Context& ctx, const Buffer<T>* buffers, int64_t count, double f
 
 #define CHORD_CUDA_INSTANTIATE_OPTIM(T)                                                                    \
   template void adamw_update<T>(const Context&, const AdamWTensor<T>*, int64_t, const AdamWScalars<T>&);  \
+  template void sgd_update<T>(const Context&, const SGDTensor<T>*, int64_t, const SGDScalars<T>&);        \
   template double sum_of_squares<T>(const Context&, const Buffer<T>*, int64_t);                           \
   template void scale<T>(const Context&, const Buffer<T>*, int64_t, double);
 CHORD_CUDA_INSTANTIATE_OPTIM(float)
