@@ -14,9 +14,12 @@
 #include <chord/sample/filters.hpp>
 #include <chord/sample/generate.hpp>
 
+#include "chi_square.hpp"
 #include "test_util.hpp"
 
 using namespace chord;
+using chord::testing::chi_square;
+using chord::testing::chi_square_critical_0001;
 
 namespace {
 
@@ -66,31 +69,6 @@ std::vector<double> reference_probs(const std::vector<float>& logits, const Filt
     renormalise();
   }
   return p;
-}
-
-// Upper 0.1% critical values of the chi-square distribution, df = 1..20.
-double chi_square_critical_0001(int df) {
-  static const double table[] = {10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877, 29.588,
-                                 31.264, 32.909, 34.528, 36.123, 37.697, 39.252, 40.790, 42.312, 43.820, 45.315};
-  REQUIRE(df >= 1);
-  REQUIRE(df <= 20);
-  return table[df - 1];
-}
-
-// Pearson's statistic sum (O - E)^2 / E over the cells with p > 0; df = cells - 1. Every draw
-// must fall in a cell with p > 0.
-double chi_square(const std::vector<int64_t>& counts, const std::vector<double>& p, int64_t draws, int& df) {
-  double stat = 0;
-  int cells = 0;
-  for (std::size_t v = 0; v < p.size(); ++v) {
-    if (p[v] <= 0) continue;
-    const double expected = p[v] * static_cast<double>(draws);
-    REQUIRE(expected >= 5.0);  // the approximation's usual condition
-    stat += (counts[v] - expected) * (counts[v] - expected) / expected;
-    ++cells;
-  }
-  df = cells - 1;
-  return stat;
 }
 
 const std::vector<float> kRow = {1.0f, 0.2f, -0.5f, 2.0f, 0.7f, -1.0f, 1.5f, 0.0f, -0.3f, 0.9f, 0.4f};

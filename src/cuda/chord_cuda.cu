@@ -16,6 +16,5 @@
 #include "chord/backend/cuda/token_logprobs.hpp"
 #include "chord/backend/cuda/gather.hpp"
 #include "chord/backend/cuda/triangular.hpp"
-#include "chord/backend/cuda/logsumexp_var.hpp"
 #include "chord/backend/cuda/sampling.hpp"
 #include "chord/backend/cuda/linear_rows.hpp"

@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 #include "chord/backend/cpu/vector_math.hpp"
@@ -341,6 +342,46 @@ struct TiesIndicator {
 struct TiesSelect {
   template <class T>
   CHORD_HOST_DEVICE T operator()(T x, T m, T share) const { return ties_with(x, m) ? share : T(0); }
+};
+
+// ---- logsumexp and var (ops/reduction.hpp) ----
+//   logsumexp: s = max(x) (0 where not finite);  out = s + log(sum exp(x - s))
+//              backward: gx = g * exp(x - out)  (0 where out = -inf: an all -inf slice)
+//   var:       m = mean(x);  out = sum (x - m)^2 / (count - correction)
+//              backward: gx = g * 2 / (count - correction) * (x - m)
+
+// v where finite, else 0: logsumexp's shift (no shift for a slice of infinities or NaN).
+struct FiniteOrZero {
+  template <class T>
+  CHORD_HOST_DEVICE T operator()(T v) const { return std::isfinite(v) ? v : T(0); }
+};
+// (x, s) -> exp(x - s)
+struct ExpOfDifference {
+  template <class T>
+  CHORD_HOST_DEVICE T operator()(T x, T s) const { return std::exp(x - s); }
+};
+// (s, sum) -> s + log(sum)
+struct AddLog {
+  template <class T>
+  CHORD_HOST_DEVICE T operator()(T s, T sum) const { return s + std::log(sum); }
+};
+// (x, y, g) -> g * exp(x - y), 0 where y = -inf (y = logsumexp of x's slice)
+struct LogsumexpGrad {
+  template <class T>
+  CHORD_HOST_DEVICE T operator()(T x, T y, T g) const {
+    return y == -std::numeric_limits<T>::infinity() ? T(0) : g * std::exp(x - y);
+  }
+};
+// (x, m) -> (x - m)^2
+struct SquaredDifference {
+  template <class T>
+  CHORD_HOST_DEVICE T operator()(T x, T m) const { return (x - m) * (x - m); }
+};
+// (x, m, g) -> g * scale * (x - m): var's backward with scale = 2 / (count - correction)
+template <class T>
+struct VarGrad {
+  T scale;
+  CHORD_HOST_DEVICE T operator()(T x, T m, T g) const { return g * scale * (x - m); }
 };
 
 }  // namespace chord::fn

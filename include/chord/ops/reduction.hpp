@@ -26,7 +26,6 @@
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/elementwise.hpp"
 #include "chord/backend/cpu/reduce.hpp"
-#include "chord/backend/cuda/logsumexp_var.hpp"
 #include "chord/backend/cuda/reduce.hpp"
 #include "chord/ops/elementwise.hpp"
 
@@ -320,7 +319,7 @@ Tensor<int64_t> argmin(const Tensor<T>& x) {
 // so that no exp overflows. A slice whose max is not finite uses shift 0:
 // all -inf gives -inf, a +inf gives +inf, a NaN gives NaN.
 // On either device: the reductions of reduce_new and the elementwise steps of
-// backend/cuda/logsumexp_var.hpp.
+// the functors of backend/functors.hpp.
 template <FloatingPoint T>
 Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false) {
   const char* op = "logsumexp";

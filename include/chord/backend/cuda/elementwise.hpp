@@ -55,7 +55,7 @@ struct Unparen<void(U)> {
   X((fn::Identity), T, T) X((fn::Fill<T>), T, T) X((fn::Neg), T, T) X((fn::Scale<T>), T, T)            \
   X((fn::ScaleShift<T>), T, T) X((fn::PowScalar<T>), T, T) X((fn::Exp), T, T) X((fn::Log), T, T)       \
   X((fn::Sqrt), T, T) X((fn::Abs), T, T) X((fn::Tanh), T, T) X((fn::Sigmoid), T, T) X((fn::Relu), T, T) \
-  X((fn::Gelu), T, T) X((fn::Clamp<T>), T, T)                                                           \
+  X((fn::Gelu), T, T) X((fn::Clamp<T>), T, T) X((fn::FiniteOrZero), T, T)                              \
   X((fn::WithScalar<fn::Add, T>), T, T) X((fn::WithScalar<fn::Sub, T>), T, T)                          \
   X((fn::WithScalar<fn::Mul, T>), T, T) X((fn::WithScalar<fn::Div, T>), T, T)                          \
   X((fn::WithScalar<fn::Equal, T>), bool, T) X((fn::WithScalar<fn::NotEqual, T>), bool, T)             \
@@ -79,7 +79,8 @@ struct Unparen<void(U)> {
   X((fn::LessEqual), bool, T, T) X((fn::Greater), bool, T, T) X((fn::GreaterEqual), bool, T, T)          \
   X((fn::PickFirst<fn::Greater>), T, T, T) X((fn::PickFirst<fn::Less>), T, T, T)                         \
   X((fn::KeepWhere), T, bool, T) X((fn::KeepWhereNot), T, bool, T) X((fn::MaskedFill<T>), T, T, bool)    \
-  X((fn::ZeroWhere), T, T, bool) X((fn::TiesIndicator), T, T, T)
+  X((fn::ZeroWhere), T, T, bool) X((fn::TiesIndicator), T, T, T)                                        \
+  X((fn::ExpOfDifference), T, T, T) X((fn::AddLog), T, T, T) X((fn::SquaredDifference), T, T, T)
 #define CHORD_CUDA_MAPS_2(X)                                                                              \
   CHORD_CUDA_FLOAT_MAPS_2(X, float)                                                                       \
   CHORD_CUDA_FLOAT_MAPS_2(X, double)                                                                      \
@@ -102,7 +103,8 @@ struct Unparen<void(U)> {
   X((fn::DivGradDenominator), T, T, T, T) X((fn::PowGradBase), T, T, T, T) X((fn::PowGradExponent), T, T, T, T) \
   X((fn::PickShareFirst<fn::Greater>), T, T, T, T) X((fn::PickShareSecond<fn::Greater>), T, T, T, T)        \
   X((fn::PickShareFirst<fn::Less>), T, T, T, T) X((fn::PickShareSecond<fn::Less>), T, T, T, T)              \
-  X((fn::Where), T, bool, T, T) X((fn::TiesSelect), T, T, T, T)
+  X((fn::Where), T, bool, T, T) X((fn::TiesSelect), T, T, T, T)                                            \
+  X((fn::LogsumexpGrad), T, T, T, T) X((fn::VarGrad<T>), T, T, T, T)
 #define CHORD_CUDA_MAPS_3(X) CHORD_CUDA_FLOAT_MAPS_3(X, float) CHORD_CUDA_FLOAT_MAPS_3(X, double)
 
 // HasMap<F, Out, In...>::value: whether cuda::map is instantiated for that combination.
