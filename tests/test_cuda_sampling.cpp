@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "chi_square.hpp"
+#include "sampling_checks.hpp"
 #include "cuda_test_util.hpp"
 
 using namespace chord;
@@ -32,7 +32,7 @@ std::vector<double> uniforms(int64_t n, uint64_t seed) {
   return u;
 }
 
-const std::vector<float> kRow = {1.0f, 0.2f, -0.5f, 2.0f, 0.7f, -1.0f, 1.5f, 0.0f, -0.3f, 0.9f, 0.4f};
+const std::vector<float>& kRow = kSamplingRow;
 
 }  // namespace
 
@@ -40,14 +40,8 @@ TEST_CASE("cuda sampling: draws stay in the CPU's kept set and match its probabi
   CHORD_SKIP_WITHOUT_CUDA();
   const int64_t draws = 20000, V = static_cast<int64_t>(kRow.size());
   const std::vector<int64_t> context = {3, 0, 3, 9};
-  const std::vector<FilterOptions> cases = {
-      {.temperature = 1.0},
-      {.temperature = 1.5, .top_k = 4},
-      {.temperature = 1.0, .top_p = 0.75},
-      {.temperature = 1.2, .min_p = 0.25},
-      {.temperature = 2.0, .top_k = 8, .top_p = 0.9, .min_p = 0.1},
-      {.temperature = 0.8, .top_p = 0.95, .repetition_penalty = 1.8},
-  };
+  std::vector<FilterOptions> cases = chi_square_filter_cases();  // the CPU test's, and a penalty
+  cases.push_back({.temperature = 0.8, .top_p = 0.95, .repetition_penalty = 1.8});
   const Tensor<float> logits = repeated_rows(kRow, draws);
   TokenSampler<float> cpu(V);
   for (const FilterOptions& o : cases) {

@@ -14,12 +14,13 @@
 #include <chord/sample/filters.hpp>
 #include <chord/sample/generate.hpp>
 
-#include "chi_square.hpp"
+#include "sampling_checks.hpp"
 #include "test_util.hpp"
 
 using namespace chord;
 using chord::testing::chi_square;
 using chord::testing::chi_square_critical_0001;
+using chord::testing::chi_square_filter_cases;
 
 namespace {
 
@@ -71,7 +72,7 @@ std::vector<double> reference_probs(const std::vector<float>& logits, const Filt
   return p;
 }
 
-const std::vector<float> kRow = {1.0f, 0.2f, -0.5f, 2.0f, 0.7f, -1.0f, 1.5f, 0.0f, -0.3f, 0.9f, 0.4f};
+const std::vector<float>& kRow = chord::testing::kSamplingRow;
 
 // ---- a tiny model ---------------------------------------------------------------
 
@@ -172,13 +173,7 @@ TEST_CASE("filtered probabilities equal a naive reference: temperature, top-k, t
 TEST_CASE("draws never leave the allowed set and match the renormalised probabilities (chi-square, fixed seed)") {
   TokenSampler<float> sampler(11);
   const int64_t draws = 20000;
-  const std::vector<FilterOptions> cases = {
-      {.temperature = 1.0},
-      {.temperature = 1.5, .top_k = 4},
-      {.temperature = 1.0, .top_p = 0.75},
-      {.temperature = 1.2, .min_p = 0.25},
-      {.temperature = 2.0, .top_k = 8, .top_p = 0.9, .min_p = 0.1},
-  };
+  const std::vector<FilterOptions> cases = chi_square_filter_cases();
   Generator gen(2024);
   for (const FilterOptions& o : cases) {
     CAPTURE(o.temperature);

@@ -63,7 +63,13 @@
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
+// CMake puts stb's folder on the include path; without it, Debian's libstb-dev layout
+// (/usr/include/stb/) is found from the default path, so this header compiles on its own.
+#if __has_include(<stb_image_write.h>)
 #include <stb_image_write.h>
+#else
+#include <stb/stb_image_write.h>
+#endif
 #undef STB_IMAGE_WRITE_IMPLEMENTATION
 #if defined(__clang__)
 #pragma clang diagnostic pop

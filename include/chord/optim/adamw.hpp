@@ -48,8 +48,7 @@ class AdamW {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      check(g.shape() == p.shape() && g.is_contiguous(), "AdamW", "gradient of ", params_[i].first,
-            " has shape ", g.shape(), ", expected ", p.shape());
+      check_gradient("AdamW", params_[i].first, p, g, p.device());
       cpu::AdamWStep s{options_.lr, options_.beta1, options_.beta2, options_.eps,
                        decays_[i] ? options_.weight_decay : 0.0, step_count_};
       cpu::adamw_update(p.data(), g.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(), p.numel(), s);
@@ -85,8 +84,7 @@ class AdamW {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      check(g.shape() == p.shape() && g.is_contiguous() && g.device() == device, "AdamW", "gradient of ",
-            params_[i].first, " has shape ", g.shape(), " on ", g.device(), ", expected ", p.shape(), " on ", device);
+      check_gradient("AdamW", params_[i].first, p, g, device);
       if (exp_avg_[i].device() != device) {  // the model moved after the optimizer was made: the state follows
         exp_avg_[i] = exp_avg_[i].to(device);
         exp_avg_sq_[i] = exp_avg_sq_[i].to(device);

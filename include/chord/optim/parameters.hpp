@@ -35,6 +35,14 @@ void check_parameters(const char* op, const NamedParameters<T>& params) {
   }
 }
 
+// A parameter's gradient, before an optimizer writes through its pointer: the parameter's shape,
+// contiguous, on `device` (where the update runs).
+template <FloatingPoint T>
+void check_gradient(const char* op, const std::string& name, const Tensor<T>& p, const Tensor<T>& g, Device device) {
+  check(g.shape() == p.shape() && g.is_contiguous() && g.device() == device, op, "gradient of parameter ", name,
+        " has shape ", g.shape(), " on ", g.device(), ", expected ", p.shape(), " on ", device);
+}
+
 // The default weight-decay rule (GPT-2 / nanoGPT practice): decay matrices,
 // but not biases, LayerNorm gains (both 1-D) or embedding tables.
 inline bool decays_by_default(const std::string& name, int dim) {

@@ -43,9 +43,7 @@ class SGD {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      check(g.shape() == p.shape() && g.is_contiguous() && g.device() == p.device(), "SGD", "gradient of parameter ",
-            params_[i].first, " has shape ", g.shape(), " on ", g.device(), ", expected ", p.shape(), " on ",
-            p.device());
+      check_gradient("SGD", params_[i].first, p, g, p.device());
       T* w = p.data();
       const T* gr = g.data();
       const bool first = !momentum_buffers_[i].defined();
@@ -91,8 +89,7 @@ class SGD {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      check(g.shape() == p.shape() && g.is_contiguous() && g.device() == device, "SGD", "gradient of parameter ",
-            params_[i].first, " has shape ", g.shape(), " on ", g.device(), ", expected ", p.shape(), " on ", device);
+      check_gradient("SGD", params_[i].first, p, g, device);
       const bool first = !momentum_buffers_[i].defined();
       if (momentum) follow(i, device);
       table.push_back({p.data(), g.data(), momentum ? momentum_buffers_[i].data() : nullptr, p.numel(), first});

@@ -43,7 +43,7 @@ class DeviceSampler {
   // repetition penalty starts from (empty when the penalty is off).
   DeviceSampler(Device device, int64_t vocab_size, const FilterOptions& options, int64_t rows, int64_t L,
                 const std::vector<double>& uniforms, std::span<const std::vector<int64_t>> contexts = {})
-      : device_(device), V_(vocab_size), L_(L), options_(options) {
+      : device_(device), V_(vocab_size), L_(L) {
     const char* op = "generate";
     options.validate(op);
     check(device.is_cuda(), op, "DeviceSampler draws on a GPU; got ", device);
@@ -116,7 +116,6 @@ class DeviceSampler {
  private:
   Device device_;
   int64_t V_, L_;
-  FilterOptions options_;
   cuda::DeviceFilter<T> filter_;
   Tensor<double> uniforms_;  // [rows, L] on the device, undefined when greedy
   Tensor<bool> seen_;        // [rows, V] on the device, undefined without a repetition penalty

@@ -123,7 +123,7 @@ CHORD_CUDA_MAPS_3(CHORD_CUDA_DECLARE_MAP)
 // =====================================================================================
 #ifdef CHORD_CUDA_IMPLEMENTATION
 
-#include <algorithm>
+#include "chord/backend/cuda/strided_loop.hpp"
 
 namespace chord::cuda {
 
@@ -182,10 +182,6 @@ Loop<N> make_loop(const Shape& shape, const Strides* const (&operand_strides)[N]
   return loop;
 }
 
-// Grid of a grid-stride loop over n elements.
-inline unsigned blocks_for(int64_t n, int threads) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + threads - 1) / threads, 1, 8192));
-}
 inline constexpr int kThreads = 256;
 
 template <class Out, class A, class F>

@@ -28,37 +28,26 @@ void gather(const Context& ctx, const Shape& shape, int dim, const T* x, const S
 // =====================================================================================
 #ifdef CHORD_CUDA_IMPLEMENTATION
 
-#include <algorithm>
+#include "chord/backend/cuda/strided_loop.hpp"
 
 namespace chord::cuda {
 
 namespace gather_detail {
 
-// The loop of a gather: out's (and index's) shape, and x's strides.
-struct Layout {
-  int ndim = 0, dim = 0;
-  int64_t numel = 1;
-  int64_t sizes[kMaxDims] = {};      // index's shape
-  int64_t x_strides[kMaxDims] = {};  // x's strides, per dim of that shape
-};
-
-// One thread per output element (a grid-stride loop). index, out: [numel] row-major over sizes.
+// One thread per output element (a grid-stride loop). L: index's shape (also out's) and x's
+// strides per dim of it; index, out: [numel] row-major over L.sizes.
 template <class T>
-__global__ void gather_kernel(Layout L, const T* x, const int64_t* index, T* out) {
+__global__ void gather_kernel(StridedLayout L, int dim, const T* x, const int64_t* index, T* out) {
   const int64_t step = int64_t{gridDim.x} * blockDim.x;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < L.numel; e += step) {
     int64_t rest = e, off = 0;
     for (int d = L.ndim - 1; d >= 0; --d) {
       const int64_t i = rest % L.sizes[d];
       rest /= L.sizes[d];
-      off += (d == L.dim ? index[e] : i) * L.x_strides[d];
+      off += (d == dim ? index[e] : i) * L.strides[d];
     }
     out[e] = x[off];
   }
-}
-
-inline unsigned blocks_for(int64_t n, int threads) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + threads - 1) / threads, 1, 8192));
 }
 
 }  // namespace gather_detail
@@ -66,17 +55,10 @@ inline unsigned blocks_for(int64_t n, int threads) {
 template <class T>
 void gather(const Context& ctx, const Shape& shape, int dim, const T* x, const Strides& x_strides,
             const int64_t* index, T* out) {
-  gather_detail::Layout L;
-  L.ndim = shape.size();
-  L.dim = dim;
-  for (int d = 0; d < L.ndim; ++d) {
-    L.sizes[d] = shape[d];
-    L.x_strides[d] = x_strides[d];
-    L.numel *= shape[d];
-  }
+  const StridedLayout L = strided_layout(shape, x_strides);
   if (L.numel <= 0) return;
   cudaStream_t stream = stream_for(ctx);
-  gather_detail::gather_kernel<T><<<gather_detail::blocks_for(L.numel, 256), 256, 0, stream>>>(L, x, index, out);
+  gather_detail::gather_kernel<T><<<blocks_for(L.numel, 256), 256, 0, stream>>>(L, dim, x, index, out);
   check_launch(ctx, stream, "gather_kernel");
 }
 

@@ -33,7 +33,7 @@ void index_add_rows(const Context& ctx, int64_t outer, int64_t n, int64_t inner,
 // =====================================================================================
 #ifdef CHORD_CUDA_IMPLEMENTATION
 
-#include <algorithm>
+#include "chord/backend/cuda/strided_loop.hpp"
 
 namespace chord::cuda {
 
@@ -63,10 +63,6 @@ __global__ void index_add_rows_kernel(int64_t total, int64_t n, int64_t inner, i
   }
 }
 
-inline unsigned blocks_for(int64_t n, int threads) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + threads - 1) / threads, 1, 8192));
-}
-
 }  // namespace indexing_detail
 
 template <class T>
@@ -76,7 +72,7 @@ void select_rows(const Context& ctx, int64_t outer, int64_t n, int64_t inner, in
   if (total <= 0) return;
   cudaStream_t stream = stream_for(ctx);
   indexing_detail::select_rows_kernel<T>
-      <<<indexing_detail::blocks_for(total, 256), 256, 0, stream>>>(total, n, inner, L, x, idx, out);
+      <<<blocks_for(total, 256), 256, 0, stream>>>(total, n, inner, L, x, idx, out);
   check_launch(ctx, stream, "select_rows_kernel");
 }
 
@@ -90,7 +86,7 @@ void index_add_rows(const Context& ctx, int64_t outer, int64_t n, int64_t inner,
              "cudaMemsetAsync");
   const int64_t total = outer * U * inner;
   if (total <= 0) return;
-  indexing_detail::index_add_rows_kernel<T><<<indexing_detail::blocks_for(total, 256), 256, 0, stream>>>(
+  indexing_detail::index_add_rows_kernel<T><<<blocks_for(total, 256), 256, 0, stream>>>(
       total, n, inner, L, U, g, order, start, rows, grad);
   check_launch(ctx, stream, "index_add_rows_kernel");
 }

@@ -18,8 +18,8 @@
 // drawn, where filters.hpp would draw it with that probability.
 //
 // The recorded log-prob is filters.hpp's and token_logprobs.hpp's: lp = log_softmax(x * s)[token]
-// over the unpenalised row, s = 1 / temperature (1 when greedy), computed with the same loop and
-// block sums as the trainer's GPU kernel.
+// over the unpenalised row, s = 1 / temperature (1 when greedy), computed by the trainer's GPU
+// kernel's own row function (device::row_log_softmax).
 
 #include <cstdint>
 
@@ -64,6 +64,7 @@ void sample_rows(const Context& ctx, const T* logits, int64_t rows_per_logit, co
 #include <cuda/std/limits>
 
 #include "chord/backend/cuda/block_reduce.hpp"
+#include "chord/backend/cuda/token_logprobs.hpp"
 
 namespace chord::cuda {
 
@@ -241,10 +242,9 @@ __global__ void sample_kernel(const T* logits, int64_t rows_per_logit, const int
     token = device::block_reduce(first, MinOp{}, none);
   } else {
     const auto key = [&](int64_t v) { return ordered_key(row.z(v)); };
-    const auto mass = [&](int64_t v) -> Mass {
-      const T e = std::exp(row.z(v) - zmax);  // filters.hpp's weight
-      return static_cast<Mass>(static_cast<double>(e) * kMassOne + 0.5);
-    };
+    const auto weight = [&](int64_t v) { return std::exp(row.z(v) - zmax); };  // filters.hpp's weight, p_v / p_max
+    const auto to_mass = [](T w) { return static_cast<Mass>(static_cast<double>(w) * kMassOne + 0.5); };
+    const auto mass = [&](int64_t v) { return to_mass(weight(v)); };
     Cut<K> top_k, top_p;
     if (f.top_k > 0 && f.top_k < V)  // step 3: the k largest z
       top_k = select_prefix<K>(V, static_cast<Mass>(f.top_k), key, [](int64_t) { return Mass(1); },
@@ -261,9 +261,9 @@ __global__ void sample_kernel(const T* logits, int64_t rows_per_logit, const int
     const auto kept_mass = [&](int64_t v) -> Mass {
       const K k = key(v);
       if (!top_k.keeps(k, v) || !top_p.keeps(k, v)) return 0;
-      const T e = std::exp(row.z(v) - zmax);
-      if (f.min_p > 0.0 && static_cast<double>(e) < f.min_p) return 0;  // step 5: p_v < min_p * p_max
-      return static_cast<Mass>(static_cast<double>(e) * kMassOne + 0.5);
+      const T w = weight(v);
+      if (f.min_p > 0.0 && static_cast<double>(w) < f.min_p) return 0;  // step 5: p_v < min_p * p_max
+      return to_mass(w);
     };
     const double u = uniforms[r * L + step];  // in [0, 1)
     token = ordered_find(V, kept_mass, [&](Mass total) {  // step 6: the first id whose cumulative mass passes u * total
@@ -272,18 +272,13 @@ __global__ void sample_kernel(const T* logits, int64_t rows_per_logit, const int
     });
   }
 
-  // The recorded lp: token_logprobs.hpp's forward_kernel on the unpenalised row.
+  // The recorded lp: token_logprobs.hpp's row statistics of the unpenalised row.
   const T s = f.lp_inv_temperature;
-  T mx = device::neg_inf<T>();
-  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) mx = device::max_of(mx, x[v]);
-  const T m = device::block_max(mx) * s;
-  T sum = 0;
-  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) sum += std::exp(x[v] * s - m);
-  sum = device::block_sum(sum);
+  const device::RowLogSoftmax<T> stats = device::row_log_softmax(x, V, s, /*entropy=*/false);
   if (threadIdx.x == 0) {
     tokens[slot] = token;
     status[slot] = kSampleOk;
-    log_probs[slot] = (x[token] * s - m) - std::log(sum);
+    log_probs[slot] = (x[token] * s - stats.m) - stats.log_sum;
     if (row_seen) row_seen[token] = true;
   }
 }

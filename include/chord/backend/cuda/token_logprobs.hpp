@@ -38,16 +38,20 @@ void token_log_probs_backward_rows(const Context& ctx, const T* logits, const in
 
 namespace chord::cuda {
 
-namespace token_logprobs_detail {
+namespace device {
 
+// The statistics of log_softmax(x * s) of one row x [V], by one block (every thread gets them):
+// m and log_sum as at the top of this file, and with `entropy` also H. The sampler's recorded
+// log-probs (sampling.hpp) come from here too, so they round as the trainer's do.
 template <class T>
-__global__ void forward_kernel(const T* logits, const int64_t* targets, T* log_probs, T* row_max, T* log_sum,
-                               T* entropy, int64_t V, T s) {
-  const int64_t r = blockIdx.x;
-  const T* x = logits + r * V;
-  T mx = device::neg_inf<T>();
-  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) mx = device::max_of(mx, x[v]);
-  const T m = device::block_max(mx) * s;
+struct RowLogSoftmax {
+  T m, log_sum, entropy;
+};
+template <class T>
+__device__ RowLogSoftmax<T> row_log_softmax(const T* x, int64_t V, T s, bool entropy) {
+  T mx = neg_inf<T>();
+  for (int64_t v = threadIdx.x; v < V; v += blockDim.x) mx = max_of(mx, x[v]);
+  const T m = block_max(mx) * s;
   T sum = 0, weighted = 0;
   for (int64_t v = threadIdx.x; v < V; v += blockDim.x) {
     const T d = x[v] * s - m;
@@ -55,14 +59,26 @@ __global__ void forward_kernel(const T* logits, const int64_t* targets, T* log_p
     sum += e;
     if (e != T(0)) weighted += e * d;  // skips 0 * -inf for a -inf logit
   }
-  sum = device::block_sum(sum);
-  weighted = device::block_sum(weighted);
+  sum = block_sum(sum);
+  const T ls = std::log(sum);
+  return {m, ls, entropy ? ls - block_sum(weighted) / sum : T(0)};  // (entropy is the same in every thread)
+}
+
+}  // namespace device
+
+namespace token_logprobs_detail {
+
+template <class T>
+__global__ void forward_kernel(const T* logits, const int64_t* targets, T* log_probs, T* row_max, T* log_sum,
+                               T* entropy, int64_t V, T s) {
+  const int64_t r = blockIdx.x;
+  const T* x = logits + r * V;
+  const device::RowLogSoftmax<T> stats = device::row_log_softmax(x, V, s, entropy != nullptr);
   if (threadIdx.x == 0) {
-    const T ls = std::log(sum);
-    row_max[r] = m;
-    log_sum[r] = ls;
-    if (entropy) entropy[r] = ls - weighted / sum;
-    if (targets && log_probs) log_probs[r] = (x[targets[r]] * s - m) - ls;
+    row_max[r] = stats.m;
+    log_sum[r] = stats.log_sum;
+    if (entropy) entropy[r] = stats.entropy;
+    if (targets && log_probs) log_probs[r] = (x[targets[r]] * s - stats.m) - stats.log_sum;
   }
 }
 

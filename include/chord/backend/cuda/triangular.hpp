@@ -28,23 +28,16 @@ void triangle(const Context& ctx, Triangle part, int64_t diagonal, const Shape& 
 // =====================================================================================
 #ifdef CHORD_CUDA_IMPLEMENTATION
 
-#include <algorithm>
+#include "chord/backend/cuda/strided_loop.hpp"
 
 namespace chord::cuda {
 
 namespace triangular_detail {
 
-// x's shape (also out's) and strides; the matrices are the last two dims, [M, N].
-struct Layout {
-  int ndim = 0;
-  int64_t numel = 1;
-  int64_t sizes[kMaxDims] = {};
-  int64_t x_strides[kMaxDims] = {};
-};
-
+// L: x's shape (also out's) and strides; the matrices are the last two dims, [M, N].
 // out: [numel] row-major over L.sizes.
 template <class T, bool Upper>
-__global__ void triangle_kernel(Layout L, int64_t diagonal, const T* x, T* out) {
+__global__ void triangle_kernel(StridedLayout L, int64_t diagonal, const T* x, T* out) {
   const int64_t M = L.sizes[L.ndim - 2], N = L.sizes[L.ndim - 1];
   const int64_t step = int64_t{gridDim.x} * blockDim.x;
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < L.numel; e += step) {
@@ -56,15 +49,11 @@ __global__ void triangle_kernel(Layout L, int64_t diagonal, const T* x, T* out) 
     }
     int64_t rest = e, off = 0;
     for (int d = L.ndim - 1; d >= 0; --d) {
-      off += (rest % L.sizes[d]) * L.x_strides[d];
+      off += (rest % L.sizes[d]) * L.strides[d];
       rest /= L.sizes[d];
     }
     out[e] = x[off];
   }
-}
-
-inline unsigned blocks_for(int64_t n, int threads) {
-  return static_cast<unsigned>(std::clamp<int64_t>((n + threads - 1) / threads, 1, 8192));
 }
 
 }  // namespace triangular_detail
@@ -73,14 +62,8 @@ template <class T>
 void triangle(const Context& ctx, Triangle part, int64_t diagonal, const Shape& shape, const T* x,
               const Strides& x_strides, T* out) {
   using namespace triangular_detail;
-  Layout L;
-  L.ndim = shape.size();
-  check(L.ndim >= 2, ctx.op, "internal: triangle of a tensor with fewer than 2 dims");
-  for (int d = 0; d < L.ndim; ++d) {
-    L.sizes[d] = shape[d];
-    L.x_strides[d] = x_strides[d];
-    L.numel *= shape[d];
-  }
+  check(shape.size() >= 2, ctx.op, "internal: triangle of a tensor with fewer than 2 dims");
+  const StridedLayout L = strided_layout(shape, x_strides);
   if (L.numel <= 0) return;
   cudaStream_t stream = stream_for(ctx);
   const unsigned blocks = blocks_for(L.numel, 256);

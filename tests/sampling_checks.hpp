@@ -1,13 +1,30 @@
 #pragma once
-// Pearson's chi-square test of the tests that check a sampler's draws against its probabilities
-// (tests/test_sample.cpp on the CPU, tests/test_cuda_sampling.cpp on a GPU).
+// What the sampler tests draw from and how they judge the draws, shared by the CPU's
+// (tests/test_sample.cpp) and the GPU's (tests/test_cuda_sampling.cpp): one logits row, the
+// filter settings of the distribution test, and Pearson's chi-square test.
 
 #include <cstdint>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include <chord/sample/filters.hpp>
+
 namespace chord::testing {
+
+// A row of 11 logits with distinct values (no ties), some negative.
+inline const std::vector<float> kSamplingRow = {1.0f, 0.2f, -0.5f, 2.0f, 0.7f, -1.0f, 1.5f, 0.0f, -0.3f, 0.9f, 0.4f};
+
+// Each filter on its own and all together, at several temperatures.
+inline std::vector<sample::FilterOptions> chi_square_filter_cases() {
+  return {
+      {.temperature = 1.0},
+      {.temperature = 1.5, .top_k = 4},
+      {.temperature = 1.0, .top_p = 0.75},
+      {.temperature = 1.2, .min_p = 0.25},
+      {.temperature = 2.0, .top_k = 8, .top_p = 0.9, .min_p = 0.1},
+  };
+}
 
 // Upper 0.1% critical values of the chi-square distribution, df = 1..20.
 inline double chi_square_critical_0001(int df) {
