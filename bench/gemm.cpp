@@ -1,7 +1,7 @@
 // float32 GEMM through chord's CPU backend (cpu::gemm): square products and the
 // shapes of a GPT train step (config S: B*T = 1024 rows, width 256) and of decoding.
 //
-//   build/bench/gemm [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only name,...] [--eigen]
+//   build/bench/gemm [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all] [--only name,...] [--eigen]
 //                    [--isa avx512|avx2|portable] [--cpu-time]
 //
 // For every shape and thread count: the median and min-max time of N timed
@@ -55,6 +55,16 @@ std::vector<Shape> shapes_of(const std::string& set) {
     s.push_back({"S.dw_qkv", 768, 256, 1024, "TN"});   // dY^T [768,1024] @ x
     s.push_back({"S.dw_fc", 1024, 256, 1024, "TN"});   // dY^T @ x
     s.push_back({"S.dw_proj", 256, 1024, 1024, "TN"});  // dY^T [256,1024] @ h
+  }
+  if (set == "trainM" || set == "all") {  // config M: B*T = 256 rows, width 768, vocab 50257
+    s.push_back({"M.qkv", 256, 2304, 768, "NT"});
+    s.push_back({"M.fc", 256, 3072, 768, "NT"});
+    s.push_back({"M.proj", 256, 768, 3072, "NT"});
+    s.push_back({"M.logits", 256, 50257, 768, "NT"});  // x @ wte^T
+    s.push_back({"M.dx_fc", 256, 768, 3072, "NN"});
+    s.push_back({"M.dx_logits", 256, 768, 50257, "NN"});  // dlogits @ wte
+    s.push_back({"M.dw_fc", 3072, 768, 256, "TN"});
+    s.push_back({"M.dw_logits", 50257, 768, 256, "TN"});  // dlogits^T @ x
   }
   if (set == "small" || set == "all") {
     s.push_back({"decode.qkv.B1", 1, 768, 256, "NT"});
@@ -149,7 +159,7 @@ int main(int argc, char** argv) {
     }
     else {
       std::fprintf(arg == "--help" ? stdout : stderr,
-                   "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|small|all] [--only a,b] [--eigen] "
+                   "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all] [--only a,b] [--eigen] "
                    "[--isa avx512|avx2|portable] [--cpu-time]\n",
                    argv[0]);
       return arg == "--help" ? 0 : 2;

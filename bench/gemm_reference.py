@@ -3,7 +3,7 @@
 (OpenBLAS on Debian's python3-numpy), timed the same way: the median and
 min-max of N timed repetitions after warm-up, as GFLOP/s.
 
-    python3 bench/gemm_reference.py [--reps N] [--threads 1,2] [--shapes square|train|small|all]
+    python3 bench/gemm_reference.py [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all]
 
 The BLAS thread count is fixed when numpy loads, so each thread count runs in a
 child process with OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) set. Lines
@@ -32,6 +32,16 @@ SHAPES = {
         ("S.dw_fc", 1024, 256, 1024, "TN"),
         ("S.dw_proj", 256, 1024, 1024, "TN"),
     ],
+    "trainM": [
+        ("M.qkv", 256, 2304, 768, "NT"),
+        ("M.fc", 256, 3072, 768, "NT"),
+        ("M.proj", 256, 768, 3072, "NT"),
+        ("M.logits", 256, 50257, 768, "NT"),
+        ("M.dx_fc", 256, 768, 3072, "NN"),
+        ("M.dx_logits", 256, 768, 50257, "NN"),
+        ("M.dw_fc", 3072, 768, 256, "TN"),
+        ("M.dw_logits", 50257, 768, 256, "TN"),
+    ],
     "small": [
         ("decode.qkv.B1", 1, 768, 256, "NT"),
         ("decode.qkv.B16", 16, 768, 256, "NT"),
@@ -47,7 +57,7 @@ SHAPES = {
 
 def shapes_of(name):
     if name == "all":
-        return SHAPES["square"] + SHAPES["train"] + SHAPES["small"]
+        return SHAPES["square"] + SHAPES["train"] + SHAPES["trainM"] + SHAPES["small"]
     return SHAPES[name]
 
 
@@ -84,7 +94,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--reps", type=int, default=15)
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--shapes", default="all", choices=["square", "train", "small", "all"])
+    p.add_argument("--shapes", default="all", choices=["square", "train", "trainM", "small", "all"])
     p.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     reps = max(10, args.reps)

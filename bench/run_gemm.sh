@@ -4,7 +4,7 @@
 # (both with 1 and 2 threads) and prints, per shape and thread count, the median
 # over the runs of each run's median GFLOP/s, and the ratio chord / OpenBLAS.
 #
-#   bench/run_gemm.sh [--rounds 3] [--reps 15] [--shapes square|train|small|all] [--threads 1,2]
+#   bench/run_gemm.sh [--rounds 3] [--reps 15] [--shapes square|train|trainM|small|all] [--threads 1,2]
 #
 # Environment: CXX (default g++), EIGEN_INCLUDE (default /usr/include/eigen3),
 # PYTHON (default: the first of python3, /usr/bin/python3 that has numpy),
@@ -20,7 +20,7 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift 2 ;;
     --shapes) shapes="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--reps N] [--shapes square|train|small|all] [--threads 1,2]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rounds N] [--reps N] [--shapes square|train|trainM|small|all] [--threads 1,2]" >&2; exit 2 ;;
   esac
 done
 

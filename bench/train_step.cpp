@@ -2,6 +2,7 @@
 // forward + backward + AdamW step, float32, random tokens.
 //
 //   build-bench/bench/train_step [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]
+//                                [--breakdown]
 //
 // Prints ms/step and tokens/s (median and min-max over the timed steps) and a
 // RESULT line per config for bench/run_train_step.sh (CPU) and bench/run_gpu.sh
@@ -11,9 +12,12 @@
 
 #include <chord/chord.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "bench_util.hpp"
 
@@ -30,7 +34,14 @@ const Workload kWorkloads[] = {
     {"M", {.vocab_size = 50257, .context_length = 1024, .n_layer = 12, .n_head = 12, .n_embd = 768}, 4, 64},
 };
 
-void run(const Workload& w, int warmup, int reps, chord::Device device) {
+// The median of xs (not empty).
+double median_of(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  const std::size_t n = xs.size();
+  return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+}
+
+void run(const Workload& w, int warmup, int reps, chord::Device device, bool breakdown) {
   using namespace chord;
   nn::GPT<float> model(w.config, 1337);
   model.to(device);
@@ -41,12 +52,22 @@ void run(const Workload& w, int warmup, int reps, chord::Device device) {
   const auto input = tokens.narrow(1, 0, w.seq).contiguous().to(device);
   const auto target = tokens.narrow(1, 1, w.seq).contiguous().to(device);
   float loss_value = 0;
+  // --breakdown (CPU only: GPU work is asynchronous): the step's phases timed apart.
+  std::vector<double> forward_ms, backward_ms, optimizer_ms;
+  using Clock = std::chrono::steady_clock;
+  auto elapsed_ms = [](Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+  };
   auto step = [&] {
+    auto start = Clock::now();
     opt.zero_grad();
     auto loss = nn::lm_loss(model.forward(input), target);
+    if (breakdown) forward_ms.push_back(elapsed_ms(start)), start = Clock::now();
     loss.backward();
+    if (breakdown) backward_ms.push_back(elapsed_ms(start)), start = Clock::now();
     opt.step();
     loss_value = loss.item();
+    if (breakdown) optimizer_ms.push_back(elapsed_ms(start));
   };
   const bench::Timing t = bench::time_it(warmup, reps, step);
   const double tokens_per_step = static_cast<double>(w.batch * w.seq);
@@ -55,6 +76,11 @@ void run(const Workload& w, int warmup, int reps, chord::Device device) {
               w.name, model.num_parameters() / 1e6, static_cast<long long>(w.batch), static_cast<long long>(w.seq),
               device.str().c_str(), cpu::num_threads(), t.median_ms, t.min_ms, t.max_ms,
               tokens_per_step / (t.median_ms / 1000.0), loss_value);
+  if (breakdown) {  // drop the warm-up steps
+    auto timed = [&](std::vector<double>& v) { return median_of({v.end() - reps, v.end()}); };
+    std::printf("  breakdown (median ms): zero_grad + forward + loss %.1f, backward %.1f, optimizer step %.1f\n",
+                timed(forward_ms), timed(backward_ms), timed(optimizer_ms));
+  }
   bench::print_result(std::string("train_step_") + w.name + (device.is_cuda() ? "_cuda" : ""), t, tokens_per_step,
                       "tokens_per_s");
 }
@@ -63,6 +89,7 @@ void run(const Workload& w, int warmup, int reps, chord::Device device) {
 
 int main(int argc, char** argv) {
   std::string which = "all";
+  bool breakdown = false;
   int reps = 10, warmup = 2;
   chord::Device device = chord::Device::cpu();
   for (int i = 1; i < argc; ++i) {
@@ -80,12 +107,18 @@ int main(int argc, char** argv) {
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cuda")
       device = chord::Device::cuda(0), ++i;
     else if (arg == "--device" && i + 1 < argc && std::string(argv[i + 1]) == "cpu") ++i;
+    else if (arg == "--breakdown") breakdown = true;
     else if (arg == "S" || arg == "M" || arg == "all") which = arg;
     else {
       std::fprintf(arg == "--help" ? stdout : stderr,
-                   "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]\n", argv[0]);
+                   "usage: %s [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda] [--breakdown]\n",
+                   argv[0]);
       return arg == "--help" ? 0 : 2;
     }
+  }
+  if (breakdown && device.is_cuda()) {
+    std::fprintf(stderr, "--breakdown times the CPU step only\n");
+    return 2;
   }
   if (reps < 1 || warmup < 0) {
     std::fprintf(stderr, "--reps must be >= 1 and --warmup >= 0\n");
@@ -93,7 +126,7 @@ int main(int argc, char** argv) {
   }
   try {
     for (const Workload& w : kWorkloads)
-      if (which == "all" || which == w.name) run(w, warmup, reps, device);
+      if (which == "all" || which == w.name) run(w, warmup, reps, device, breakdown);
   } catch (const chord::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

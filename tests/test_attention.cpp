@@ -343,6 +343,46 @@ TEST_CASE("causal_attention rejects bad shapes and key_start") {
   CHECK_NOTHROW(causal_attention(q, kv, kv, Tensor<int64_t>::from_vector({6, 0})));
 }
 
+TEST_CASE("causal_self_attention equals splitting qkv and causal_attention, values and gradients bit for bit") {
+  // Few heads (per-block backward) and many heads (per-head backward).
+  for (const Case& c : {Case{2, 2, 40, 40, 16, {}}, Case{3, 16, 24, 24, 8, {}}}) {
+    INFO("B=" << c.B << " H=" << c.H << " T=" << c.Tq);
+    const int64_t C = c.H * c.D;
+    Generator gen(50);
+    auto qkv = Tensor<float>::randn({c.B, c.Tq, 3 * C}, gen).set_requires_grad();
+    const auto g = Tensor<float>::randn({c.B, c.Tq, C}, gen);
+    const auto fused = causal_self_attention(qkv, c.H);
+    CHECK(fused.shape() == Shape{c.B, c.Tq, C});
+    fused.backward(g);
+    const auto fused_grad = qkv.grad();
+    qkv.set_grad(Tensor<float>());
+    const auto in = split_qkv(qkv.view({c.B, c.Tq, 3, c.H, c.D}));
+    const auto split = causal_attention(in[0], in[1], in[2]).transpose(1, 2).reshape({c.B, c.Tq, C});
+    split.backward(g);
+    CHECK(bit_identical(fused, split));
+    CHECK(bit_identical(fused_grad, qkv.grad()));
+  }
+}
+
+TEST_CASE("causal_self_attention gradients match finite differences (double), contiguous and strided qkv") {
+  using chord::testing::leaf;
+  auto f = [](const Inputs& in) { return causal_self_attention(in[0], 2); };
+  CHORD_CHECK_GRADCHECK(f, {leaf({2, 4, 3 * 2 * 3}, 60)});
+  CHORD_CHECK_GRADCHECK(f, {chord::testing::strided_leaf({1, 5, 3 * 2 * 2}, 61)});
+  // A gradient that reaches it as a non-contiguous view.
+  auto g = [](const Inputs& in) { return causal_self_attention(in[0], 1).transpose(0, 1) * 2.0; };
+  CHORD_CHECK_GRADCHECK(g, {leaf({2, 3, 3 * 4}, 62)});
+}
+
+TEST_CASE("causal_self_attention rejects bad shapes and head counts") {
+  CHORD_CHECK_ERROR(causal_self_attention(TensorD::zeros({2, 4, 12}), 0),
+                    "causal_self_attention: n_head must be positive, got 0");
+  CHORD_CHECK_ERROR(causal_self_attention(TensorD::zeros({2, 4, 12}), 5),
+                    "causal_self_attention: expected qkv [B, T, 3 * n_head * D] with n_head 5, got [2,4,12]");
+  CHORD_CHECK_ERROR(causal_self_attention(TensorD::zeros({8, 12}), 2), "got [8,12]");
+  CHORD_CHECK_ERROR(causal_self_attention(TensorD(), 2), "causal_self_attention: the qkv tensor is undefined");
+}
+
 TEST_CASE("the attention row kernels: softmax numerators, probabilities and score gradients, hidden keys 0") {
   auto check_type = [](auto zero) {
     using T = decltype(zero);

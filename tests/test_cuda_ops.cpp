@@ -278,6 +278,20 @@ TEST_CASE("cuda: causal_attention gradients equal the cpu's (float, B=8 H=4 T=12
   for (std::size_t i = 0; i < gpu.size(); ++i) check_close(gpu[i], cpu[i], 1e-4, 1e-5);
 }
 
+TEST_CASE("cuda: causal_self_attention and its one-buffer qkv gradient equal the cpu's (float, B=4 H=4 T=96 D=32)") {
+  CHORD_SKIP_WITHOUT_CUDA();
+  const int64_t B = 4, H = 4, T = 96, D = 32, C = H * D;
+  auto run = [&](Device device) {
+    Tensor<float> qkv = randn_t<float>({B, T, 3 * C}, 96).to(device);
+    qkv.set_requires_grad(true);
+    const auto y = causal_self_attention(qkv, H);
+    (y * randn_t<float>({B, T, C}, 97).to(device)).sum().backward();
+    return std::vector<Tensor<float>>{y, qkv.grad()};
+  };
+  const auto gpu = run(kGpu), cpu = run(kCpu);
+  for (std::size_t i = 0; i < gpu.size(); ++i) check_close(gpu[i], cpu[i], 1e-4, 1e-5);
+}
+
 // ---- gradients on the GPU (double) against finite differences ---------------------------
 
 TEST_CASE("cuda: gradcheck of elementwise ops, broadcasting and reductions on the GPU (double)") {

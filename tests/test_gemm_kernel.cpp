@@ -212,6 +212,39 @@ TEST_CASE("gemm gives bit-identical results with 1 and 2 threads on every path")
   }
 }
 
+TEST_CASE("gemm_with_bias gives the bits of filling C with the bias and accumulating, on every path and ISA") {
+  ThreadCount restore;
+  auto check_type = [](auto zero) {
+    using T = decltype(zero);
+    // Packed, packed with the rows split by column panels (256 rows), several K blocks,
+    // few rows (direct), few columns (transposed), K = 0.
+    const Case shapes[] = {{300, 200, 300}, {256, 700, 200}, {100, 90, 600}, {8, 500, 300}, {1200, 3, 400}, {5, 7, 0}};
+    for (cpu::Isa isa : isas())
+      for (const Case& s : shapes)
+        for (Layout lc : {Layout::RowMajor, Layout::ColMajor})
+          for (int threads : {1, 2}) {
+            cpu::IsaLimitGuard guard(isa);
+            cpu::set_num_threads(threads);
+            INFO("isa " << std::string(cpu::isa_name(isa)) << ", M " << s.M << " N " << s.N << " K " << s.K
+                        << ", C " << std::string(name_of(lc)) << ", threads " << threads);
+            std::mt19937 gen(17);
+            const Matrix<T> A(s.M, s.K, Layout::RowMajor, gen), B(s.K, s.N, Layout::ColMajor, gen);
+            std::vector<T> bias(static_cast<std::size_t>(2 * s.N));  // read with stride 2
+            for (T& b : bias) b = T(std::normal_distribution<double>(0, 1)(gen));
+            Matrix<T> C(s.M, s.N, lc, gen), D = C;
+            cpu::gemm_with_bias<T>(s.M, s.N, s.K, A.buf.data(), A.rs, A.cs, B.buf.data(), B.rs, B.cs, bias.data(), 2,
+                                   C.buf.data(), C.rs, C.cs);
+            for (int64_t i = 0; i < s.M; ++i)
+              for (int64_t j = 0; j < s.N; ++j) D.buf[i * D.rs + j * D.cs] = bias[2 * j];
+            cpu::gemm<T>(s.M, s.N, s.K, T(1), A.buf.data(), A.rs, A.cs, B.buf.data(), B.rs, B.cs, D.buf.data(), D.rs,
+                         D.cs, /*accumulate=*/true);
+            CHECK(std::memcmp(C.buf.data(), D.buf.data(), C.buf.size() * sizeof(T)) == 0);
+          }
+  };
+  check_type(0.0f);
+  check_type(0.0);
+}
+
 TEST_CASE("gemm_batched computes every product of a broadcast batch, the same bits for 1 and 2 threads") {
   ThreadCount restore;
   const int64_t batch = 6, M = 33, N = 40, K = 70;

@@ -6,8 +6,10 @@
 //   y = causal_attention(q, k, v)        fused kernel: no T x T graph per head
 //   out = c_proj(y as [B, T, C])
 //
-// With a KVCache the new keys and values are written into the cache's slots
-// [length, length + T) and the queries attend to every filled slot.
+// Without a cache the middle two lines are one op, causal_self_attention(qkv, H), whose
+// backward writes the gradient of qkv in one buffer. With a KVCache the new keys and
+// values are written into the cache's slots [length, length + T) and the queries attend
+// to every filled slot.
 
 #include "chord/core/grad_mode.hpp"
 #include "chord/nn/config.hpp"
@@ -41,6 +43,8 @@ class CausalSelfAttention : public Module<T> {
     check(x.dim() == 3 && x.size(2) == n_embd_, "CausalSelfAttention", "expected input [B, T, ", n_embd_,
           "], got ", x.shape());
     const int64_t B = x.size(0), Tn = x.size(1), H = n_head_, D = n_embd_ / n_head_;
+    if (!cache)  // training and full forwards: one fused op, one [B, T, 3C] gradient
+      return resid_dropout->forward(c_proj->forward(causal_self_attention(c_attn->forward(x), H)));
     const Tensor<T> qkv = c_attn->forward(x, cache).view({B, Tn, 3, H, D});  // contiguous [B, T, 3, H, D]
     const Tensor<T> q = qkv.select(2, 0).permute({0, 2, 1, 3});      // [B, H, T, D] views
     Tensor<T> k = qkv.select(2, 1).permute({0, 2, 1, 3});

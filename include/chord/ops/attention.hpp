@@ -24,6 +24,9 @@
 // by block (formulas in backend/cpu/attention.hpp):
 //   dP = dO V^T,  dS = P * (dP - rowsum(dO * O)),
 //   dQ = dS K * scale,  dK = dS^T Q * scale,  dV = P^T dO,  scale = 1 / sqrt(D).
+//
+// causal_self_attention(qkv, n_head): the same from a fused [B, T, 3 * C] projection to the
+// merged heads [B, T, C], with one [B, T, 3 * C] gradient (the model's training path).
 
 #include <cstdint>
 #include <vector>
@@ -78,6 +81,84 @@ Tensor<T> empty_heads_major(int64_t B, int64_t H, int64_t length, int64_t D, Dev
   return alias(buffer, Shape{B, H, length, D}, Strides{length * H * D, D, H * D, 1}, 0);
 }
 
+// Checks the [B] key_start against q [B, ...] and k [B, H, Tk, D], and returns a copy of its
+// values (empty when undefined): the backward must not see later changes.
+inline std::vector<int64_t> checked_key_start(const char* op, const Tensor<int64_t>& key_start, const Shape& q_shape,
+                                              const Shape& k_shape) {
+  std::vector<int64_t> starts;
+  if (!key_start.defined()) return starts;  // else on the cpu or on q's device
+  const int64_t B = q_shape[0], Tk = k_shape[2];
+  check(key_start.dim() == 1 && key_start.size(0) == B, op, "key_start must have shape [", B,
+        "] (one per batch row of q ", q_shape, "), got ", key_start.shape());
+  starts = key_start.to_vector();
+  for (int64_t b = 0; b < B; ++b)
+    check(starts[b] >= 0 && starts[b] <= Tk, op, "key_start[", b, "] = ", starts[b], " is outside [0, ", Tk, "] (k ", k_shape, ")");
+  return starts;
+}
+
+// What one attention call needs beyond its tensors: the sizes and key_start (host values
+// for the CPU kernels; on a GPU also a device copy).
+struct AttentionCall {
+  cpu::AttentionSizes sizes;
+  std::vector<int64_t> starts;    // [B] or empty
+  Tensor<int64_t> device_starts;  // [B] on the GPU, or undefined
+  const int64_t* host_starts() const { return starts.empty() ? nullptr : starts.data(); }
+  cuda::AttentionShape cuda_shape() const { return {sizes.B, sizes.H, sizes.Tq, sizes.Tk, sizes.D}; }
+};
+
+inline AttentionCall make_call(const cpu::AttentionSizes& sizes, std::vector<int64_t> starts, Device device) {
+  AttentionCall call{sizes, std::move(starts), {}};
+  if (device.is_cuda() && !call.starts.empty()) call.device_starts = device_key_start(call.starts, device);
+  return call;
+}
+
+// The forward kernels: y [B, H, Tq, D] and lse [B, H, Tq] from q, k, v (last dims contiguous).
+template <FloatingPoint T>
+void run_forward(const char* op, const AttentionCall& call, const Tensor<T>& q, const Tensor<T>& k,
+                 const Tensor<T>& v, const Tensor<T>& y, const Tensor<T>& lse) {
+  const Device device = q.device();
+  if (device.is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::attention_forward<T>(cuda::Context{device.index, op}, call.cuda_shape(), cuda_heads<const T>(q),
+                                 cuda_heads<const T>(k), cuda_heads<const T>(v),
+                                 call.device_starts.defined() ? call.device_starts.data() : nullptr, cuda_heads<T>(y),
+                                 lse.data());
+    return;
+  }
+  cpu::attention_forward<T>(call.sizes, heads_view<const T>(q), heads_view<const T>(k), heads_view<const T>(v),
+                            call.host_starts(), heads_view<T>(y), lse.data());
+}
+
+// The backward kernels: the wanted ones of dq [B, H, Tq, D], dk, dv [B, H, Tk, D] (undefined:
+// not wanted; any strides with a contiguous last dim, not overlapping), every element written.
+template <FloatingPoint T>
+void run_backward(const char* op, const AttentionCall& call, const Tensor<T>& q, const Tensor<T>& k,
+                  const Tensor<T>& v, const Tensor<T>& y, const Tensor<T>& lse, const Tensor<T>& dy,
+                  const Tensor<T>& dq, const Tensor<T>& dk, const Tensor<T>& dv) {
+  const Device device = q.device();
+  if (device.is_cuda()) {
+    if constexpr (built_with_cuda())
+      cuda::attention_backward<T>(cuda::Context{device.index, op}, call.cuda_shape(), cuda_heads<const T>(q),
+                                  cuda_heads<const T>(k), cuda_heads<const T>(v), cuda_heads<const T>(y),
+                                  cuda_heads<const T>(dy), lse.data(),
+                                  call.device_starts.defined() ? call.device_starts.data() : nullptr,
+                                  cuda_heads<T>(dq), cuda_heads<T>(dk), cuda_heads<T>(dv));
+    return;
+  }
+  auto out_view = [](const Tensor<T>& t) { return t.defined() ? heads_view<T>(t) : cpu::HeadsView<T>{}; };
+  cpu::attention_backward<T>(call.sizes, heads_view<const T>(q), heads_view<const T>(k), heads_view<const T>(v),
+                             heads_view<const T>(y), heads_view<const T>(dy), lse.data(), call.host_starts(),
+                             out_view(dq), out_view(dk), out_view(dv));
+}
+
+// The [B, H, T, D] head views of a fused projection qkv laid out as [B, T, 3, H, D]:
+// part 0 is q, 1 is k, 2 is v. No copy.
+template <FloatingPoint T>
+Tensor<T> qkv_part(const Tensor<T>& qkv, int64_t B, int64_t T_len, int64_t H, int64_t D, int64_t part) {
+  const int64_t C = H * D;
+  return alias(qkv, Shape{B, H, T_len, D}, Strides{T_len * 3 * C, D, 3 * C, 1}, qkv.storage_offset() + part * C);
+}
+
 }  // namespace attention_detail
 
 template <FloatingPoint T>
@@ -96,76 +177,81 @@ Tensor<T> causal_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
   check(k.size(0) == B && k.size(1) == H && k.size(3) == D, op, "q ", q.shape(), " and k ", k.shape(),
         " must agree in batch, heads and head size ([B, H, T, D])");
   check(Tk >= Tq, op, "needs at least as many keys as queries (Tk >= Tq), got q ", q.shape(), " and k ", k.shape());
-  std::vector<int64_t> starts;  // [B], a copy: the backward must not see later changes
-  if (key_start.defined()) {  // on the cpu or on q's device
-    check(key_start.dim() == 1 && key_start.size(0) == B, op, "key_start must have shape [", B, "] (one per batch row of q ",
-          q.shape(), "), got ", key_start.shape());
-    starts = key_start.to_vector();
-    for (int64_t b = 0; b < B; ++b)
-      check(starts[b] >= 0 && starts[b] <= Tk, op, "key_start[", b, "] = ", starts[b], " is outside [0, ", Tk,
-            "] (k ", k.shape(), ")");
-  }
+  using namespace attention_detail;
+  const AttentionCall call =
+      make_call({B, H, Tq, Tk, D}, checked_key_start(op, key_start, q.shape(), k.shape()), q.device());
 
-  const Tensor<T> qd = attention_detail::heads_operand(q);  // [B, H, Tq, D], last dim contiguous
-  const Tensor<T> kd = attention_detail::heads_operand(k);  // [B, H, Tk, D]
-  const Tensor<T> vd = attention_detail::heads_operand(v);  // [B, H, Tk, D]
-  Tensor<T> y = attention_detail::empty_heads_major<T>(B, H, Tq, D, q.device());  // [B, H, Tq, D] as [B, Tq, H, D]
-  Tensor<T> lse = Tensor<T>::empty(Shape{B, H, Tq}, q.device());                   // [B, H, Tq]
-  const cpu::AttentionSizes sizes{B, H, Tq, Tk, D};
-  const int64_t* ks = starts.empty() ? nullptr : starts.data();
-  using attention_detail::cuda_heads;
-  using attention_detail::heads_view;
-  const Device device = q.device();
-  // device_starts [B]: key_start on a GPU, for its kernels (undefined on the cpu or without key_start)
-  const Tensor<int64_t> device_starts =
-      device.is_cuda() && !starts.empty() ? attention_detail::device_key_start(starts, device) : Tensor<int64_t>();
-  const cuda::AttentionShape shape{B, H, Tq, Tk, D};
-  if (device.is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::attention_forward<T>(cuda::Context{device.index, op}, shape, cuda_heads<const T>(qd), cuda_heads<const T>(kd),
-                                 cuda_heads<const T>(vd), device_starts.defined() ? device_starts.data() : nullptr,
-                                 cuda_heads<T>(y), lse.data());
-  } else {
-    cpu::attention_forward<T>(sizes, heads_view<const T>(qd), heads_view<const T>(kd), heads_view<const T>(vd), ks,
-                              heads_view<T>(y), lse.data());
-  }
+  const Tensor<T> qd = heads_operand(q);  // [B, H, Tq, D], last dim contiguous
+  const Tensor<T> kd = heads_operand(k);  // [B, H, Tk, D]
+  const Tensor<T> vd = heads_operand(v);  // [B, H, Tk, D]
+  Tensor<T> y = empty_heads_major<T>(B, H, Tq, D, q.device());      // [B, H, Tq, D] as [B, Tq, H, D]
+  Tensor<T> lse = Tensor<T>::empty(Shape{B, H, Tq}, q.device());    // [B, H, Tq]
+  run_forward(op, call, qd, kd, vd, y, lse);
 
   if (autograd::needs_grad(q, k, v))
     autograd::record(
         "CausalAttentionBackward", y, {q, k, v},
         [sq = autograd::SavedTensor<T>(qd, op), sk = autograd::SavedTensor<T>(kd, op),
-         sv = autograd::SavedTensor<T>(vd, op), sy = autograd::SavedTensor<T>(y, op), lse, starts = std::move(starts),
-         device_starts, sizes, shape, need_q = q.requires_grad(), need_k = k.requires_grad(),
-         need_v = v.requires_grad()](const Tensor<T>& g) {
-          using attention_detail::empty_heads_major;
-          const Tensor<T>&qs = sq.get(), &kv = sk.get(), &vs = sv.get(), &ys = sy.get();
-          const Tensor<T> go = attention_detail::heads_operand(g);  // [B, H, Tq, D], the gradient of y
-          const cpu::AttentionSizes& n = sizes;
+         sv = autograd::SavedTensor<T>(vd, op), sy = autograd::SavedTensor<T>(y, op), lse, call,
+         need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad()](const Tensor<T>& g) {
+          const cpu::AttentionSizes& n = call.sizes;
+          const Device device = sq.get().device();
           Tensor<T> dq, dk, dv;  // [B, H, Tq|Tk, D], laid out as [B, Tq|Tk, H, D] like the output
-          if (need_q) dq = empty_heads_major<T>(n.B, n.H, n.Tq, n.D, qs.device());
-          if (need_k) dk = empty_heads_major<T>(n.B, n.H, n.Tk, n.D, qs.device());
-          if (need_v) dv = empty_heads_major<T>(n.B, n.H, n.Tk, n.D, qs.device());
-          if (qs.device().is_cuda()) {
-            if constexpr (built_with_cuda())
-              cuda::attention_backward<T>(
-                  {qs.device().index, "causal_attention"}, shape, cuda_heads<const T>(qs), cuda_heads<const T>(kv),
-                  cuda_heads<const T>(vs), cuda_heads<const T>(ys), cuda_heads<const T>(go), lse.data(),
-                  device_starts.defined() ? device_starts.data() : nullptr, cuda_heads<T>(dq), cuda_heads<T>(dk),
-                  cuda_heads<T>(dv));
-            return std::vector<Tensor<T>>{dq, dk, dv};
-          }
-          auto out_view = [](const Tensor<T>& t) { return t.defined() ? heads_view<T>(t) : cpu::HeadsView<T>{}; };
-          cpu::attention_backward<T>(sizes, heads_view<const T>(qs), heads_view<const T>(kv), heads_view<const T>(vs),
-                                     heads_view<const T>(ys), heads_view<const T>(go), lse.data(),
-                                     starts.empty() ? nullptr : starts.data(), out_view(dq), out_view(dk),
-                                     out_view(dv));
+          if (need_q) dq = empty_heads_major<T>(n.B, n.H, n.Tq, n.D, device);
+          if (need_k) dk = empty_heads_major<T>(n.B, n.H, n.Tk, n.D, device);
+          if (need_v) dv = empty_heads_major<T>(n.B, n.H, n.Tk, n.D, device);
+          run_backward("causal_attention", call, sq.get(), sk.get(), sv.get(), sy.get(), lse, heads_operand(g), dq,
+                       dk, dv);
           return std::vector<Tensor<T>>{dq, dk, dv};
         });
   return y;
+}
+
+// Causal self-attention straight from a fused projection:
+//   qkv [B, T, 3 * C] (C = n_head * D; along the last dim q, then k, then v, each [n_head, D])
+//   -> y [B, T, C], the heads merged: causal_attention(q, k, v) transposed to [B, T, H, D].
+// The same values as splitting qkv into q, k, v views and calling causal_attention, but
+// its backward writes dq, dk and dv straight into one [B, T, 3 * C] gradient of qkv, where
+// the split would build three zero-filled [B, T, 3 * C] gradients and add them up.
+template <FloatingPoint T>
+Tensor<T> causal_self_attention(const Tensor<T>& qkv, int64_t n_head) {
+  const char* op = "causal_self_attention";
+  check_defined(op, qkv, "qkv");
+  check(n_head > 0, op, "n_head must be positive, got ", n_head);
+  check(qkv.dim() == 3 && qkv.size(2) % (3 * n_head) == 0, op, "expected qkv [B, T, 3 * n_head * D] with n_head ",
+        n_head, ", got ", qkv.shape());
+  using namespace attention_detail;
+  const int64_t B = qkv.size(0), Tn = qkv.size(1), H = n_head, D = qkv.size(2) / (3 * n_head), C = H * D;
+  const Tensor<T> x = qkv.is_contiguous() ? qkv : copy_contiguous(qkv);  // [B, T, 3, H, D]
+  const AttentionCall call = make_call({B, H, Tn, Tn, D}, {}, x.device());
+  const Tensor<T> buffer = Tensor<T>::empty(Shape{B, Tn, C}, x.device());  // y as [B, T, H, D]
+  const Tensor<T> y = alias(buffer, Shape{B, H, Tn, D}, Strides{Tn * C, D, C, 1}, 0);  // [B, H, T, D] view
+  const Tensor<T> lse = Tensor<T>::empty(Shape{B, H, Tn}, x.device());                // [B, H, T]
+  run_forward(op, call, qkv_part(x, B, Tn, H, D, 0), qkv_part(x, B, Tn, H, D, 1), qkv_part(x, B, Tn, H, D, 2), y,
+              lse);
+
+  if (autograd::needs_grad(qkv))
+    autograd::record("CausalSelfAttentionBackward", buffer, {qkv},
+                     [sx = autograd::SavedTensor<T>(x, op), sy = autograd::SavedTensor<T>(y, op), lse,
+                      call](const Tensor<T>& g) {  // g: [B, T, C]
+                       const Tensor<T>& xs = sx.get();
+                       const cpu::AttentionSizes& n = call.sizes;
+                       const int64_t C = n.H * n.D;
+                       const Tensor<T> gc = g.is_contiguous() ? g : copy_contiguous(g);
+                       const Tensor<T> dy = alias(gc, Shape{n.B, n.H, n.Tq, n.D}, Strides{n.Tq * C, n.D, C, 1},
+                                                  gc.storage_offset());
+                       Tensor<T> dqkv = Tensor<T>::empty(Shape{n.B, n.Tq, 3 * C}, xs.device());  // [B, T, 3, H, D]
+                       auto part = [&](const Tensor<T>& t, int64_t i) { return qkv_part(t, n.B, n.Tq, n.H, n.D, i); };
+                       run_backward("causal_self_attention", call, part(xs, 0), part(xs, 1), part(xs, 2), sy.get(),
+                                    lse, dy, part(dqkv, 0), part(dqkv, 1), part(dqkv, 2));
+                       return std::vector<Tensor<T>>{dqkv};
+                     });
+  return buffer;
 }
 
 }  // namespace chord::ops
 
 namespace chord {
 using ops::causal_attention;
+using ops::causal_self_attention;
 }  // namespace chord

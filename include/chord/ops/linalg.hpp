@@ -288,11 +288,12 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
                    Strides{0, bias.stride(0)}, fn::Identity{});
     linalg_detail::gemm_on<T>(x.device(), 1, rows, out_features, in, X.data(), {0}, X.stride(0), X.stride(1),
                               W.data(), {0}, W.stride(1), W.stride(0), y, {0}, out_features, bias.defined());
+  } else if (bias.defined()) {  // W^T as [in, out] is weight with its strides swapped
+    cpu::gemm_with_bias<T>(rows, out_features, in, X.data(), X.stride(0), X.stride(1), W.data(), W.stride(1),
+                           W.stride(0), bias.data(), bias.stride(0), out.data(), out_features, 1);
   } else {
-    linalg_detail::fill_rows_with_bias(out.data(), rows, bias);
-    // W^T as [in, out] is weight with its strides swapped.
     cpu::gemm<T>(rows, out_features, in, T(1), X.data(), X.stride(0), X.stride(1), W.data(), W.stride(1),
-                 W.stride(0), out.data(), out_features, 1, /*accumulate=*/bias.defined());
+                 W.stride(0), out.data(), out_features, 1);
   }
 
   if (autograd::needs_grad(x, weight, bias)) {

@@ -236,6 +236,31 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha,
   gemm_batched(1, M, N, K, alpha, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, c, &zero, c_rs, c_cs, accumulate);
 }
 
+// C[M,N] = bias + A[M,K] * B[K,N]: a linear layer's y = x W^T + b, with bias [N] (element j
+// at bias[j * bias_stride]) broadcast over the rows. The same values as filling C with the
+// bias and accumulating the product, but chord's kernels write the bias into each tile of C
+// just before its product, which saves a pass over C.
+template <class T>
+void gemm_with_bias(int64_t M, int64_t N, int64_t K,
+                    const T* a, int64_t a_rs, int64_t a_cs,  // A: [M, K]
+                    const T* b, int64_t b_rs, int64_t b_cs,  // B: [K, N]
+                    const T* bias, int64_t bias_stride,      // bias: [N]
+                    T* c, int64_t c_rs, int64_t c_cs) {      // C: [M, N]
+  if (M <= 0 || N <= 0) return;
+  const gemm_kernel::Kernels<T>* kn = gemm_kernel::kernels_for<T>(active_isa());
+  if (!kn) {
+    parallel_for(M, N, [&](int64_t begin, int64_t end) {
+      gemm_kernel::fill_with_bias(c + begin * c_rs, c_rs, c_cs, end - begin, N, bias, bias_stride);
+    });
+    gemm(M, N, K, T(1), a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, /*accumulate=*/true);
+    return;
+  }
+  gemm_kernel::Problem<T> p{M, N, K, T(1), a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, false};
+  p.bias = bias;
+  p.bias_stride = bias_stride;
+  gemm_kernel::gemm(*kn, p, num_threads());
+}
+
 // B [K, N] packed once for many products C = alpha * A * B (a weight during decoding:
 // B = W^T). On CPUs with chord's GEMM kernels it holds B in the kernels' NR-wide panels
 // (gemm_kernel::pack_b_panels), which products then read in long contiguous runs without

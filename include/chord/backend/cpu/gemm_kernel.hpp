@@ -56,6 +56,12 @@ struct Problem {
   bool accumulate;
   // B already packed in NR-wide panels by pack_b_panels (then b, b_rs, b_cs are unused), or null.
   const T* b_panels = nullptr;
+  // A bias, one value per column of C (element j at bias[j * bias_stride]), or null:
+  // C = bias + alpha * A * B, broadcast over the rows (a linear layer's y = x W^T + b).
+  // Only without accumulate. The packed path writes it into each tile of C just before
+  // the tile's first product, while that tile is in L1, instead of in a pass of its own.
+  const T* bias = nullptr;
+  int64_t bias_stride = 0;
 };
 
 // C^T = B^T A^T: the same product with the roles of rows and columns swapped (B not prepacked).
@@ -103,6 +109,11 @@ struct Kernels {
   int MR, NR;          // packed tile: MR x NR; packed A micro-panels have packed_rows(MR) rows
   int64_t KC, MC, NC;  // cache blocks: B micro-panel [KC, NR] in L1, A block [MC, KC] in L2, B panel [KC, NC] in L3
   TileFn<T> packed;    // the MR x NR micro-kernel on packed A and B
+  // packed_edge[m] (m <= MR): the kernel for a tile of m rows on the same packed panels,
+  // with packed_edge_rows[m] >= m rows (MR for the full kernel): the last tile of 256 rows
+  // has 4 rows of 14, and the full kernel would spend a whole tile's time on them.
+  TileFn<T> packed_edge[kMaxRows + 1];
+  int packed_edge_rows[kMaxRows + 1];
   int rows_max;        // direct "rows" tiles have 1..rows_max rows
   TileFn<T> rows[kMaxRows + 1];
   int dot_rows_max;  // direct "dots" kernels: 1..dot_rows_max rows x kDotCols columns
@@ -222,7 +233,8 @@ struct F64 {
 //
 // tile<Ops, R, NV, PackedA>: the R x (NV * W) tile of the TileFn contract. Per k: NV
 //   vector loads of B, R broadcasts of A, R * NV FMAs into registers. Packed A is
-//   [kc][packed_rows(R)]. A tile of fewer than 8 vectors (a product of 1 to 3 rows) keeps
+//   [kc][PA], PA = packed_rows(R) unless given (an edge tile's A: see Kernels::packed_edge).
+//   A tile of fewer than 8 vectors (a product of 1 to 3 rows) keeps
 //   KS sets of sums, k going into sum k % KS, so that enough FMA chains run at once to
 //   hide their latency; the sums are added in a fixed order at the end.
 // dots<Ops, R>: the R x 4 dot products of the DotFn contract, W lanes of k at a time
@@ -230,11 +242,11 @@ struct F64 {
 //   partial vector by masked loads, then one fixed-order horizontal sum per 4 columns.
 // pack_rows<Ops>: the PackRowsFn contract, one (masked) vector load and store per W rows.
 #define CHORD_GEMM_DEFINE_KERNELS(TARGET)                                                                         \
-  template <class Ops, int R, int NV, bool PackedA>                                                               \
+  template <class Ops, int R, int NV, bool PackedA, int PA = 0>                                                   \
   TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,   \
                    int64_t b_rs, typename Ops::T* c, int64_t c_rs, typename Ops::T alpha, bool add_c) {           \
     using V = typename Ops::V;                                                                                    \
-    constexpr int W = Ops::W, P = packed_rows(R), KS = R * NV >= 8 ? 1 : 8 / (R * NV);                           \
+    constexpr int W = Ops::W, P = PA > 0 ? PA : packed_rows(R), KS = R * NV >= 8 ? 1 : 8 / (R * NV);             \
     V acc[KS][R][NV]; /* the C tile, [R][NV * W], as KS partial sums over k (KS > 1: short tiles) */            \
     _Pragma("GCC unroll 4") for (int u = 0; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
         _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::zero();                         \
@@ -394,9 +406,9 @@ CHORD_TARGET_AVX2 void pack_lines_avx2(T* dst, const T* src, int P, int rows, in
 
 // Class wrappers so that the kernel templates can be passed as template template parameters.
 namespace avx2 {
-template <class Ops, int R, int NV, bool P>
+template <class Ops, int R, int NV, bool P, int PA = 0>
 struct Tile {
-  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P>;
+  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P, PA>;
 };
 template <class Ops, int R>
 struct Dots {
@@ -408,9 +420,9 @@ struct PackRows {
 };
 }  // namespace avx2
 namespace avx512 {
-template <class Ops, int R, int NV, bool P>
+template <class Ops, int R, int NV, bool P, int PA = 0>
 struct Tile {
-  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P>;
+  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P, PA>;
 };
 template <class Ops, int R>
 struct Dots {
@@ -425,7 +437,7 @@ struct PackRows {
 // The table for one ISA and type: MR x (NV vectors) packed tiles with blocks KC, MC, NC;
 // direct tiles of 1..RowsMax rows; dots kernels of 1..DotRows rows.
 template <class Ops, int MR, int NV, int64_t KC, int64_t MC, int64_t NC, int RowsMax, int DotRows,
-          template <class, int, int, bool> class TileT, template <class, int> class DotsT,
+          template <class, int, int, bool, int> class TileT, template <class, int> class DotsT,
           template <class> class PackRowsT, std::size_t... I, std::size_t... J>
 Kernels<typename Ops::T> make_kernels(Isa isa, std::index_sequence<I...>, std::index_sequence<J...>) {
   static_assert(sizeof...(I) == RowsMax && sizeof...(J) == DotRows && RowsMax <= kMaxRows && DotRows <= kMaxRows &&
@@ -437,9 +449,27 @@ Kernels<typename Ops::T> make_kernels(Isa isa, std::index_sequence<I...>, std::i
   k.KC = KC;
   k.MC = MC;
   k.NC = NC;
-  k.packed = TileT<Ops, MR, NV, true>::run;
+  k.packed = TileT<Ops, MR, NV, true, 0>::run;
+  // Edge tiles of m < MR rows run the smallest of these kernels with at least m rows
+  // (the packed rows past m are zeros); only tiles of 8 or more vectors, which sum each
+  // element in one chain over k like the full tile, so an edge row has the same bits.
+  constexpr int kEdge[] = {4, 6, 8, 10, 12};
+  const TileFn<typename Ops::T> edge_fns[] = {
+      TileT<Ops, 4, NV, true, packed_rows(MR)>::run, TileT<Ops, 6, NV, true, packed_rows(MR)>::run,
+      TileT<Ops, 8, NV, true, packed_rows(MR)>::run, TileT<Ops, 10, NV, true, packed_rows(MR)>::run,
+      TileT<Ops, 12, NV, true, packed_rows(MR)>::run};
+  for (int m = 1; m <= MR; ++m) {
+    k.packed_edge[m] = k.packed;
+    k.packed_edge_rows[m] = MR;
+    for (int e = 0; e < 5; ++e)
+      if (kEdge[e] >= m && kEdge[e] < MR && kEdge[e] * NV >= 8) {
+        k.packed_edge[m] = edge_fns[e];
+        k.packed_edge_rows[m] = kEdge[e];
+        break;
+      }
+  }
   k.rows_max = RowsMax;
-  ((k.rows[I + 1] = TileT<Ops, int(I + 1), NV, false>::run), ...);
+  ((k.rows[I + 1] = TileT<Ops, int(I + 1), NV, false, 0>::run), ...);
   k.dot_rows_max = DotRows;
   ((k.dots[J + 1] = DotsT<Ops, int(J + 1)>::run), ...);
   k.pack_lines = &pack_lines_avx2<typename Ops::T>;
@@ -552,6 +582,13 @@ void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs,
     for (int j = 0; j < n; ++j) c[i * c_rs + j * c_cs] = buf[i * NR + j];
 }
 
+// C[i, j] = bias[j * bias_stride] for i < m, j < n.
+template <class T>
+void fill_with_bias(T* c, int64_t c_rs, int64_t c_cs, int64_t m, int64_t n, const T* bias, int64_t bias_stride) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * c_rs + j * c_cs] = bias[j * bias_stride];
+}
+
 // Rows of B per task when threads pack a row-major B together.
 inline constexpr int64_t kPackRowsPerTask = 16;
 
@@ -566,11 +603,22 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   const int64_t nc_max = std::min<int64_t>(kn.NC, ceil_div(N, NR) * NR), kc_max = std::min<int64_t>(kn.KC, K);
   T* bpack = p.b_panels ? nullptr : scratch<T>(0, static_cast<std::size_t>(kc_max * nc_max));  // [nc / NR][kc][NR]
   // Blocks of whole MR-row tiles, as even as possible, a multiple of the thread count.
+  // Rows that fit in fewer blocks than there are threads (a few hundred: the tokens of a
+  // small batch) stay one block per MC instead, and the threads split the NR-wide column
+  // panels: rows split among the threads by whole tiles would leave one thread a tile
+  // more than the other (19 tiles of 256 rows: 10 against 9), while panels split evenly.
+  // Each group then packs its block of A itself (A is the small operand there) and, when
+  // the rows are one block, its own panels of B, which then stay in its core's cache.
   const int64_t m_tiles = ceil_div(M, MR);
-  int64_t blocks = ceil_div(m_tiles * MR, kn.MC);
-  if (threads > 1) blocks = ceil_div(blocks, threads) * threads;
+  int64_t blocks = ceil_div(m_tiles * MR, kn.MC), col_groups = 1;
+  if (threads > 1 && blocks < threads) {
+    col_groups = threads;
+  } else if (threads > 1) {
+    blocks = ceil_div(blocks, threads) * threads;
+  }
   blocks = std::min(blocks, m_tiles);
   const int64_t tiles_per_block = ceil_div(m_tiles, blocks);
+  const bool b_per_group = col_groups > 1 && blocks == 1 && !p.b_panels;
   // Operands contiguous along the packed dim are packed by pack_rows across whole blocks.
   const bool b_rows = p.b_cs == 1 && NR % kn.vector_width == 0;
   const bool a_cols = p.a_rs == 1 && MP % kn.vector_width == 0;
@@ -592,7 +640,9 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
       auto b_panel = [&](int64_t jp) {
         return p.b_panels ? p.b_panels + ((jc / NR + jp) * K + pc) * NR : bpack + jp * kc * NR;
       };
-      if (!p.b_panels && b_rows) {  // B row-major: each task packs some k of every panel
+      if (b_per_group) {
+        // packed below, by the task that uses the panels
+      } else if (!p.b_panels && b_rows) {  // B row-major: each task packs some k of every panel
         for_each(ceil_div(kc, kPackRowsPerTask), [&](int64_t kk) {
           const int64_t k0 = kk * kPackRowsPerTask, len = std::min(kPackRowsPerTask, kc - k0);
           kn.pack_rows(bpack + k0 * NR, p.b + (pc + k0) * p.b_rs + jc, NR, NR, nc, len, p.b_rs, kc * NR);
@@ -604,9 +654,19 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
                      static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
         });
       }
-      for_each(blocks, [&](int64_t blk) {
+      // C's bias goes into a tile before the tile's first product (pc == 0).
+      const bool with_bias = p.bias && pc == 0;
+      for_each(blocks * col_groups, [&](int64_t task) {
         T* apack = scratch<T>(1, static_cast<std::size_t>(tiles_per_block * MP * kc_max));  // [tiles][kc][MP]
+        const int64_t blk = task / col_groups, group = task % col_groups;
         const int64_t t0 = blk * m_tiles / blocks, t1 = (blk + 1) * m_tiles / blocks;
+        const int64_t jp0 = group * n_panels / col_groups, jp1 = (group + 1) * n_panels / col_groups;
+        if (b_per_group)
+          for (int64_t jp = jp0; jp < jp1; ++jp) {
+            const int64_t j0 = jc + jp * NR;
+            pack_panel(kn, bpack + jp * kc * NR, p.b + pc * p.b_rs + j0 * p.b_cs, NR, NR,
+                       static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
+          }
         if (a_cols) {  // A column-major: the block's panels k by k
           kn.pack_rows(apack, p.a + t0 * MR + pc * p.a_cs, MR, MP, std::min(M, t1 * MR) - t0 * MR, kc, p.a_cs,
                        kc * MP);
@@ -617,14 +677,16 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
                        static_cast<int>(std::min<int64_t>(MR, M - i0)), kc, p.a_rs, p.a_cs);
           }
         }
-        for (int64_t jp = 0; jp < n_panels; ++jp) {
+        for (int64_t jp = jp0; jp < jp1; ++jp) {
           const int64_t j0 = jc + jp * NR;
           const int n = static_cast<int>(std::min<int64_t>(NR, N - j0));
           for (int64_t t = t0; t < t1; ++t) {
             const int64_t i0 = t * MR;
-            run_tile(kn.packed, MR, NR, kc, apack + (t - t0) * kc * MP, 0, 0, b_panel(jp), NR,
-                     p.c + i0 * p.c_rs + j0 * p.c_cs, p.c_rs, p.c_cs, static_cast<int>(std::min<int64_t>(MR, M - i0)),
-                     n, p.alpha, add_c);
+            const int m = static_cast<int>(std::min<int64_t>(MR, M - i0));
+            T* c = p.c + i0 * p.c_rs + j0 * p.c_cs;
+            if (with_bias) fill_with_bias(c, p.c_rs, p.c_cs, m, n, p.bias + j0 * p.bias_stride, p.bias_stride);
+            run_tile(kn.packed_edge[m], kn.packed_edge_rows[m], NR, kc, apack + (t - t0) * kc * MP, 0, 0, b_panel(jp),
+                     NR, c, p.c_rs, p.c_cs, m, n, p.alpha, add_c || with_bias);
           }
         }
       });
@@ -730,14 +792,23 @@ Path path_of(const Problem<T>& p) {
 template <class T>
 void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
   if (p.M <= 0 || p.N <= 0) return;
-  if (p.K <= 0) {  // an empty sum: C = 0 (or unchanged when accumulating)
-    if (!p.accumulate)
+  if (p.K <= 0) {  // an empty sum: C = 0, or the bias (or unchanged when accumulating)
+    if (p.bias) {
+      fill_with_bias(p.c, p.c_rs, p.c_cs, p.M, p.N, p.bias, p.bias_stride);
+    } else if (!p.accumulate) {
       for (int64_t i = 0; i < p.M; ++i)
         for (int64_t j = 0; j < p.N; ++j) p.c[i * p.c_rs + j * p.c_cs] = T(0);
+    }
     return;
   }
   // A product of few columns and many rows is one of few rows, transposed.
-  if (p.M > kDirectMaxRows && p.N <= kDirectMaxRows && !p.b_panels) p = transposed(p);
+  const bool transpose = p.M > kDirectMaxRows && p.N <= kDirectMaxRows && !p.b_panels;
+  if (p.bias && (transpose || path_of(p) != Path::Packed)) {  // only the packed path adds the bias itself
+    fill_with_bias(p.c, p.c_rs, p.c_cs, p.M, p.N, p.bias, p.bias_stride);
+    p.bias = nullptr;
+    p.accumulate = true;
+  }
+  if (transpose) p = transposed(p);
   if (in_parallel_region() || p.M * p.N * p.K < kThreadingWork) threads = 1;
   switch (path_of(p)) {
     case Path::Rows: gemm_rows(kn, p); break;
