@@ -92,7 +92,8 @@ inline std::vector<int64_t> checked_key_start(const char* op, const Tensor<int64
         "] (one per batch row of q ", q_shape, "), got ", key_start.shape());
   starts = key_start.to_vector();
   for (int64_t b = 0; b < B; ++b)
-    check(starts[b] >= 0 && starts[b] <= Tk, op, "key_start[", b, "] = ", starts[b], " is outside [0, ", Tk, "] (k ", k_shape, ")");
+    check(starts[b] >= 0 && starts[b] <= Tk, op, "key_start[", b, "] = ", starts[b], " is outside [0, ", Tk,
+          "] (k ", k_shape, ")");
   return starts;
 }
 
