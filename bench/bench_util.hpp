@@ -15,6 +15,13 @@ struct Timing {
   int reps = 0;
 };
 
+// The median of xs (not empty).
+inline double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  const std::size_t n = xs.size();
+  return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+}
+
 // Runs body() `warmup` times untimed, then `reps` times timed.
 template <class Body>
 Timing time_it(int warmup, int reps, Body&& body) {
@@ -25,10 +32,8 @@ Timing time_it(int warmup, int reps, Body&& body) {
     body();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
-  std::sort(ms.begin(), ms.end());
-  const std::size_t n = ms.size();
-  const double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  return {median, ms.front(), ms.back(), reps};
+  const auto [lowest, highest] = std::minmax_element(ms.begin(), ms.end());
+  return {median(ms), *lowest, *highest, reps};
 }
 
 // One machine-readable line per measurement ("RESULT key=value ..."), which

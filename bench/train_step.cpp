@@ -12,7 +12,6 @@
 
 #include <chord/chord.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,13 +32,6 @@ const Workload kWorkloads[] = {
     {"S", {.vocab_size = 256, .context_length = 128, .n_layer = 4, .n_head = 4, .n_embd = 256}, 8, 128},
     {"M", {.vocab_size = 50257, .context_length = 1024, .n_layer = 12, .n_head = 12, .n_embd = 768}, 4, 64},
 };
-
-// The median of xs (not empty).
-double median_of(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  const std::size_t n = xs.size();
-  return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
-}
 
 void run(const Workload& w, int warmup, int reps, chord::Device device, bool breakdown) {
   using namespace chord;
@@ -77,7 +69,7 @@ void run(const Workload& w, int warmup, int reps, chord::Device device, bool bre
               device.str().c_str(), cpu::num_threads(), t.median_ms, t.min_ms, t.max_ms,
               tokens_per_step / (t.median_ms / 1000.0), loss_value);
   if (breakdown) {  // drop the warm-up steps
-    auto timed = [&](std::vector<double>& v) { return median_of({v.end() - reps, v.end()}); };
+    auto timed = [&](std::vector<double>& v) { return bench::median({v.end() - reps, v.end()}); };
     std::printf("  breakdown (median ms): zero_grad + forward + loss %.1f, backward %.1f, optimizer step %.1f\n",
                 timed(forward_ms), timed(backward_ms), timed(optimizer_ms));
   }

@@ -26,6 +26,14 @@ inline std::vector<sample::FilterOptions> chi_square_filter_cases() {
   };
 }
 
+// Names every setting of the FilterOptions `o` in the message of a failing check.
+#define CHORD_CAPTURE_FILTER(o)       \
+  CAPTURE((o).temperature);           \
+  CAPTURE((o).top_k);                 \
+  CAPTURE((o).top_p);                 \
+  CAPTURE((o).min_p);                 \
+  CAPTURE((o).repetition_penalty)
+
 // Upper 0.1% critical values of the chi-square distribution, df = 1..20.
 inline double chi_square_critical_0001(int df) {
   static const double table[] = {10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877, 29.588,

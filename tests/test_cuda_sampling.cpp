@@ -45,11 +45,7 @@ TEST_CASE("cuda sampling: draws stay in the CPU's kept set and match its probabi
   const Tensor<float> logits = repeated_rows(kRow, draws);
   TokenSampler<float> cpu(V);
   for (const FilterOptions& o : cases) {
-    CAPTURE(o.temperature);
-    CAPTURE(o.top_k);
-    CAPTURE(o.top_p);
-    CAPTURE(o.min_p);
-    CAPTURE(o.repetition_penalty);
+    CHORD_CAPTURE_FILTER(o);
     std::vector<float> p(static_cast<std::size_t>(V));
     cpu.probabilities(kRow.data(), o, p.data(), context);
     const std::vector<std::vector<int64_t>> contexts(static_cast<std::size_t>(draws), context);

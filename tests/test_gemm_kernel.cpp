@@ -212,7 +212,7 @@ TEST_CASE("gemm gives bit-identical results with 1 and 2 threads on every path")
   }
 }
 
-TEST_CASE("gemm_with_bias gives the bits of filling C with the bias and accumulating, on every path and ISA") {
+TEST_CASE("gemm_with_bias and PackedB::multiply_with_bias give the bits of filling C with the bias and accumulating") {
   ThreadCount restore;
   auto check_type = [](auto zero) {
     using T = decltype(zero);
@@ -239,6 +239,14 @@ TEST_CASE("gemm_with_bias gives the bits of filling C with the bias and accumula
             cpu::gemm<T>(s.M, s.N, s.K, T(1), A.buf.data(), A.rs, A.cs, B.buf.data(), B.rs, B.cs, D.buf.data(), D.rs,
                          D.cs, /*accumulate=*/true);
             CHECK(std::memcmp(C.buf.data(), D.buf.data(), C.buf.size() * sizeof(T)) == 0);
+            // The same with B prepacked: bias + A B against bias, then += A B.
+            const cpu::PackedB<T> packed(s.K, s.N, B.buf.data(), B.rs, B.cs);
+            Matrix<T> E = C, F = C;
+            packed.multiply_with_bias(s.M, A.buf.data(), A.rs, A.cs, bias.data(), 2, E.buf.data(), E.rs, E.cs);
+            for (int64_t i = 0; i < s.M; ++i)
+              for (int64_t j = 0; j < s.N; ++j) F.buf[i * F.rs + j * F.cs] = bias[2 * j];
+            packed.multiply(s.M, T(1), A.buf.data(), A.rs, A.cs, F.buf.data(), F.rs, F.cs, /*accumulate=*/true);
+            CHECK(std::memcmp(E.buf.data(), F.buf.data(), E.buf.size() * sizeof(T)) == 0);
           }
   };
   check_type(0.0f);

@@ -147,11 +147,7 @@ TEST_CASE("filtered probabilities equal a naive reference: temperature, top-k, t
   };
   const std::vector<int64_t> context = {3, 5, 3, 6, 7};  // 3 twice: penalised once
   for (const FilterOptions& o : cases) {
-    CAPTURE(o.temperature);
-    CAPTURE(o.top_k);
-    CAPTURE(o.top_p);
-    CAPTURE(o.min_p);
-    CAPTURE(o.repetition_penalty);
+    CHORD_CAPTURE_FILTER(o);
     const std::vector<double> want = reference_probs(kRow, o, context);
     std::vector<float> got(11);
     sampler.probabilities(kRow.data(), o, got.data(), context);
@@ -176,10 +172,7 @@ TEST_CASE("draws never leave the allowed set and match the renormalised probabil
   const std::vector<FilterOptions> cases = chi_square_filter_cases();
   Generator gen(2024);
   for (const FilterOptions& o : cases) {
-    CAPTURE(o.temperature);
-    CAPTURE(o.top_k);
-    CAPTURE(o.top_p);
-    CAPTURE(o.min_p);
+    CHORD_CAPTURE_FILTER(o);
     const std::vector<double> p = reference_probs(kRow, o);
     std::vector<int64_t> counts(11, 0);
     for (int64_t i = 0; i < draws; ++i) ++counts[sampler.sample(kRow.data(), o, gen)];

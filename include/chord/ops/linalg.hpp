@@ -83,18 +83,6 @@ void gemm_on(Device device, int64_t batch, int64_t M, int64_t N, int64_t K, cons
                        c_rs, 1, accumulate);
 }
 
-// y [rows, bias.size(0)] (row-major) = bias in every row; nothing when bias is undefined.
-template <FloatingPoint T>
-void fill_rows_with_bias(T* y, int64_t rows, const Tensor<T>& bias) {
-  if (!bias.defined()) return;
-  const T* b = bias.data();
-  const int64_t n = bias.size(0), bs = bias.stride(0);
-  cpu::parallel_for(rows, n, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r)
-      for (int64_t j = 0; j < n; ++j) y[r * n + j] = b[j * bs];
-  });
-}
-
 // [M, K] @ [K, N] -> a new contiguous [M, N], for 2-D operands of any strides (no autograd).
 template <FloatingPoint T>
 Tensor<T> mm(const Tensor<T>& a_in, const Tensor<T>& b_in) {
@@ -339,9 +327,12 @@ Tensor<T> linear(const Tensor<T>& x, const cpu::PackedB<T>& weight_t, const Tens
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [..., out] = [rows, out] contiguous
-  linalg_detail::fill_rows_with_bias(out.data(), rows, bias);
-  weight_t.multiply(rows, T(1), X.data(), X.stride(0), X.stride(1), out.data(), out_features, 1,
-                    /*accumulate=*/bias.defined());
+  if (bias.defined()) {
+    weight_t.multiply_with_bias(rows, X.data(), X.stride(0), X.stride(1), bias.data(), bias.stride(0), out.data(),
+                                out_features, 1);
+  } else {
+    weight_t.multiply(rows, T(1), X.data(), X.stride(0), X.stride(1), out.data(), out_features, 1);
+  }
   return out;
 }
 

@@ -187,6 +187,15 @@ void gemm_batched_eigen(int64_t batch, int64_t M, int64_t N, int64_t K, T alpha,
   });
 }
 
+// C[M, N] = the bias in every row (element j at bias[j * bias_stride]), rows split among the
+// threads: the portable paths' first half of C = bias + A B.
+template <class T>
+void fill_rows_with_bias(int64_t M, int64_t N, const T* bias, int64_t bias_stride, T* c, int64_t c_rs, int64_t c_cs) {
+  parallel_for(M, N, [&](int64_t begin, int64_t end) {
+    gemm_kernel::fill_with_bias(c + begin * c_rs, c_rs, c_cs, end - begin, N, bias, bias_stride);
+  });
+}
+
 }  // namespace gemm_detail
 
 // For every b in [0, batch): C_b = alpha * A_b * B_b (+ C_b when accumulate),
@@ -249,9 +258,7 @@ void gemm_with_bias(int64_t M, int64_t N, int64_t K,
   if (M <= 0 || N <= 0) return;
   const gemm_kernel::Kernels<T>* kn = gemm_kernel::kernels_for<T>(active_isa());
   if (!kn) {
-    parallel_for(M, N, [&](int64_t begin, int64_t end) {
-      gemm_kernel::fill_with_bias(c + begin * c_rs, c_rs, c_cs, end - begin, N, bias, bias_stride);
-    });
+    gemm_detail::fill_rows_with_bias(M, N, bias, bias_stride, c, c_rs, c_cs);
     gemm(M, N, K, T(1), a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, /*accumulate=*/true);
     return;
   }
@@ -299,6 +306,23 @@ class PackedB {
     }
     gemm_kernel::Problem<T> p{M, N_, K_, alpha, a, a_rs, a_cs, nullptr, 0, 0, c, c_rs, c_cs, accumulate};
     p.b_panels = data_.data();
+    gemm_kernel::gemm(*kernels_, p, num_threads());
+  }
+
+  // C[M, N] = bias + A[M, K] * B, bias [N] (element j at bias[j * bias_stride]) broadcast over
+  // the rows, as gemm_with_bias: the same values as filling C with the bias and accumulating.
+  void multiply_with_bias(int64_t M, const T* a, int64_t a_rs, int64_t a_cs, const T* bias, int64_t bias_stride, T* c,
+                          int64_t c_rs, int64_t c_cs) const {
+    if (M <= 0 || N_ <= 0) return;
+    if (!kernels_) {
+      gemm_detail::fill_rows_with_bias(M, N_, bias, bias_stride, c, c_rs, c_cs);
+      multiply(M, T(1), a, a_rs, a_cs, c, c_rs, c_cs, /*accumulate=*/true);
+      return;
+    }
+    gemm_kernel::Problem<T> p{M, N_, K_, T(1), a, a_rs, a_cs, nullptr, 0, 0, c, c_rs, c_cs, false};
+    p.b_panels = data_.data();
+    p.bias = bias;
+    p.bias_stride = bias_stride;
     gemm_kernel::gemm(*kernels_, p, num_threads());
   }
 
