@@ -47,7 +47,7 @@ bench_python() {
 }
 
 # Runs the PyTorch/numpy reference with its best thread setting on these machines
-# (BENCHMARKS.md): OMP_WAIT_POLICY=PASSIVE, so that libgomp's spinning threads do
+# (bench/README.md): OMP_WAIT_POLICY=PASSIVE, so that libgomp's spinning threads do
 # not fight OpenBLAS's.
 bench_reference() {
   OMP_WAIT_POLICY=PASSIVE "$@"

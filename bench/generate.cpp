@@ -1,4 +1,4 @@
-// Generation benchmark (BENCHMARKS.md, config S): 16 prompts of 16 random tokens, 112 new tokens
+// Generation benchmark (bench/README.md, config S): 16 prompts of 16 random tokens, 112 new tokens
 // each, temperature 1.0 sampling with a KV cache, log-probs recorded. One repetition = one
 // sample::generate call (prefill + 112 decoding steps); no EOS, so every row runs to the end.
 //

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch eager reference for bench/generate.cpp: the same GPT-2-architecture model
-(BENCHMARKS.md config S) generating with a preallocated KV cache, float32, CPU.
+(config S of bench/README.md) generating with a preallocated KV cache, float32, CPU.
 
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python3 bench/generate_reference.py [--reps N]
     python3 bench/generate_reference.py --device cuda     # on a GPU (float32, no TF32)

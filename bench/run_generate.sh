@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures batched generation with a KV cache (config S: 16 prompts x 16 tokens, 112 new tokens,
-# temperature 1) in chord and in PyTorch eager in one run, and prints the ratio (BENCHMARKS.md:
+# temperature 1) in chord and in PyTorch eager in one run, and prints the ratio (bench/README.md:
 # median of >= 10 calls after warm-up).
 #
 #   bash bench/run_generate.sh [--reps N] [--rounds R]

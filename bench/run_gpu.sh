@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # chord on the GPU beside PyTorch eager on the same GPU, in one run: the training step
-# (configs S and M of BENCHMARKS.md) and generation (config S), with the ratios.
+# (configs S and M of bench/README.md) and generation (config S), with the ratios.
 #
 #   bash bench/run_gpu.sh [--reps N] [--build-dir DIR] [--no-build]
 #

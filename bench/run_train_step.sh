@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures the GPT training step of chord and of PyTorch eager in one run and
-# prints the ratio (BENCHMARKS.md: median of >= 10 steps after warm-up).
+# prints the ratio (bench/README.md: median of >= 10 steps after warm-up).
 #
 #   bash bench/run_train_step.sh [S|M|all] [--reps N] [--rounds R]
 #

@@ -1,4 +1,4 @@
-// Training-step benchmark of the GPT-2-architecture model (BENCHMARKS.md):
+// Training-step benchmark of the GPT-2-architecture model (bench/README.md):
 // forward + backward + AdamW step, float32, random tokens.
 //
 //   build-bench/bench/train_step [S|M|all] [--reps N] [--warmup N] [--threads N] [--device cpu|cuda]

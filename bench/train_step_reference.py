@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch eager reference for bench/train_step.cpp: the same GPT-2-architecture
-model (BENCHMARKS.md), the same step (forward + backward + AdamW), float32.
+model (bench/README.md), the same step (forward + backward + AdamW), float32.
 
     OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE python3 bench/train_step_reference.py [S|M|all] [--reps N]
     python3 bench/train_step_reference.py [S|M|all] --device cuda     # on a GPU (float32, no TF32)

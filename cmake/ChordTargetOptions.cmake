@@ -25,9 +25,13 @@ endfunction()
 # The optimisation level of tests and examples: -O2. Under the sanitizers the
 # build type decides instead (configure with CMAKE_BUILD_TYPE=Debug): ASan+UBSan
 # compile chord's template-heavy tests about 5 times slower at -O1 than at -O0.
+# The sanitizer build is -O0 on purpose: silence chord's compile-time note about it
+# (core/optimization_note.hpp).
 function(chord_test_optimization target)
   if(NOT CHORD_SANITIZE)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-O2>)
+  else()
+    target_compile_definitions(${target} PRIVATE CHORD_NO_OPTIMIZATION_NOTE)
   endif()
 endfunction()
 

@@ -1,6 +1,6 @@
 // Sample completions from a trained checkpoint.
 //
-//   build/examples/sample --checkpoint runs/char_gpt --prompt "The " [--n 4] [--max-new-tokens 100]
+//   build/examples/sample --checkpoint runs/char_gpt --prompt "The " [--n 4] [--max-new-tokens 0]
 //       [--temperature 0.8] [--top-k 0] [--top-p 1] [--min-p 0] [--repetition-penalty 1]
 //       [--seed 0] [--bos] [--threads N] [--device cpu|cuda]
 //
@@ -24,84 +24,57 @@ namespace {
 
 struct Options {
   std::string checkpoint, prompt;
-  chord::SampleOptions sampling{.max_new_tokens = 100, .temperature = 0.8};
+  chord::SampleOptions sampling{.max_new_tokens = 0, .temperature = 0.8};  // 0: as many as fit
   int64_t n = 1;
   bool bos = false;
-  chord::Device device = chord::Device::cpu();
+  int threads = chord::cpu::num_threads();
+  std::string device = "cpu";
 };
-
-[[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s --checkpoint FILE_OR_DIR --prompt TEXT [--n N] [--max-new-tokens N] [--temperature T]\n"
-               "          [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--bos]\n"
-               "          [--threads N] [--device cpu|cuda]\n",
-               argv0);
-  std::exit(2);
-}
 
 Options parse(int argc, char** argv) {
   Options o;
-  bool have_prompt = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
-        usage(argv[0]);
-      }
-      return argv[++i];
-    };
-    auto number = [&]() {
-      const std::string text = value();
-      char* end = nullptr;
-      const double x = std::strtod(text.c_str(), &end);
-      if (end == text.c_str() || *end != '\0') {
-        std::fprintf(stderr, "%s expects a number, got '%s'\n", arg.c_str(), text.c_str());
-        usage(argv[0]);
-      }
-      return x;
-    };
-    if (arg == "--checkpoint") o.checkpoint = value();
-    else if (arg == "--prompt") o.prompt = value(), have_prompt = true;
-    else if (arg == "--n") o.n = static_cast<int64_t>(number());
-    else if (arg == "--max-new-tokens") o.sampling.max_new_tokens = static_cast<int64_t>(number());
-    else if (arg == "--temperature") o.sampling.temperature = number();
-    else if (arg == "--top-k") o.sampling.top_k = static_cast<int64_t>(number());
-    else if (arg == "--top-p") o.sampling.top_p = number();
-    else if (arg == "--min-p") o.sampling.min_p = number();
-    else if (arg == "--repetition-penalty") o.sampling.repetition_penalty = number();
-    else if (arg == "--seed") o.sampling.seed = std::strtoull(value().c_str(), nullptr, 10);
-    else if (arg == "--bos") o.bos = true;
-    else if (arg == "--threads") chord::cpu::set_num_threads(static_cast<int>(number()));
-    else if (arg == "--device") {
-      const std::string d = value();
-      if (d != "cpu" && d != "cuda") {
-        std::fprintf(stderr, "--device must be cpu or cuda, got '%s'\n", d.c_str());
-        usage(argv[0]);
-      }
-      o.device = d == "cuda" ? chord::Device::cuda(0) : chord::Device::cpu();
-    } else {
-      std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
-      usage(argv[0]);
-    }
+  auto& s = o.sampling;
+  chord::io::ArgParser args(
+      "sample",
+      "Samples completions of a prompt from a GPT checkpoint written by chord (train_char_gpt, the\n"
+      "papers in miniature) or a Hugging Face GPT-2 directory with a chord tokenizer. Prints each\n"
+      "completion with its finish reason and the sum of its tokens' log-probs.");
+  args.option("--checkpoint", o.checkpoint, "a .safetensors file, or a directory holding model.safetensors",
+              {.metavar = "PATH"})
+      .option("--prompt", o.prompt, "the text to continue (required)")
+      .option("--n", o.n, "samples", {.min = 1, .max = 4096})
+      .option("--max-new-tokens", s.max_new_tokens,
+              "most tokens to generate; 0: as many as the context holds", {.min = 0, .max = 1'000'000})
+      .option("--temperature", s.temperature, "sampling temperature; 0 is greedy", {.min = 0, .max = 1e6})
+      .option("--top-k", s.top_k, "keep the k most likely tokens; 0 keeps all", {.min = 0})
+      .option("--top-p", s.top_p, "keep the smallest set with this much probability", {.min = 0, .max = 1})
+      .option("--min-p", s.min_p, "drop tokens below min-p times the top probability", {.min = 0, .max = 1})
+      .option("--repetition-penalty", s.repetition_penalty, "CTRL's penalty on tokens already present",
+              {.min = 1e-6, .max = 1e6})
+      .option("--seed", s.seed, "seed of the draws")
+      .flag("--bos", o.bos, "put the tokenizer's BOS before the prompt (the RL trainers' prompts start with it)")
+      .option("--threads", o.threads, "CPU threads", {.min = 1, .max = 1024})
+      .choice("--device", o.device, {"cpu", "cuda"}, "where the model runs")
+      .epilog("example:\n  build/examples/sample --checkpoint runs/char_gpt --prompt \"the \" --n 4 --temperature 0.8");
+  args.parse_or_exit(argc, argv);
+  if (o.checkpoint.empty() || o.prompt.empty()) {
+    std::fprintf(stderr, "sample: --checkpoint and --prompt are required\n(try 'sample --help')\n");
+    std::exit(2);
   }
-  if (o.checkpoint.empty() || !have_prompt) usage(argv[0]);
   return o;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using namespace chord;
   Options opt = parse(argc, argv);
-  try {
-    std::string path = opt.checkpoint;
-    if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.safetensors").string();
+  cpu::set_num_threads(opt.threads);
+  {
+    const std::string& path = opt.checkpoint;  // load_gpt reads a file or a directory
     io::LoadedGPT<float> loaded = io::load_gpt<float>(path);
-    check(loaded.tokenizer.has_value(), "sample", "no tokenizer beside '", path, "' (expected '",
-          io::tokenizer_path_for(path), "')");
+    check(loaded.tokenizer.has_value(), "sample", "no chord tokenizer with '", path,
+          "' (model.tokenizer.json; GPT-2's BPE tokenizer is not supported yet)");
     nn::GPT<float>& model = *loaded.model;
-    model.to(opt.device);
+    model.to(opt.device == "cuda" ? Device::cuda(0) : Device::cpu());
     const io::Tokenizer& tokenizer = *loaded.tokenizer;
     check(tokenizer.vocab_size() <= model.config().vocab_size, "sample", "the tokenizer has ",
           tokenizer.vocab_size(), " tokens but the model only ", model.config().vocab_size);
@@ -110,8 +83,13 @@ int main(int argc, char** argv) {
     if (prompt.empty()) prompt.push_back(tokenizer.bos_id());
     opt.sampling.eos_id = tokenizer.eos_id();
     opt.sampling.pad_id = tokenizer.pad_id();
+    // The last generated token needs no position of its own, hence the + 1.
     const int64_t room = model.config().context_length - static_cast<int64_t>(prompt.size()) + 1;
-    if (opt.sampling.max_new_tokens > room) {
+    check(room >= 1, "sample", "the prompt has ", prompt.size(), " tokens, more than the model's context of ",
+          model.config().context_length);
+    if (opt.sampling.max_new_tokens == 0) {
+      opt.sampling.max_new_tokens = room;
+    } else if (opt.sampling.max_new_tokens > room) {
       std::fprintf(stderr, "note: --max-new-tokens %lld lowered to %lld to fit the context of %lld tokens\n",
                    static_cast<long long>(opt.sampling.max_new_tokens), static_cast<long long>(room),
                    static_cast<long long>(model.config().context_length));
@@ -137,8 +115,10 @@ int main(int argc, char** argv) {
                   sample::finish_reason_name(c.finish_reason), c.tokens.size(), lp, opt.prompt.c_str(),
                   tokenizer.decode(printable).c_str());
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
   }
+  return 0;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return chord::io::run_main([&] { return run(argc, argv); }); }

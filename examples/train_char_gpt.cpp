@@ -2,7 +2,8 @@
 // progress line, and writes a loss-curve PNG, a checkpoint (Hugging Face GPT-2 layout) and
 // samples.
 //
-//   build/examples/train_char_gpt [--steps 600] [--out runs/char_gpt] [--seed 1] [--threads N] [--device cpu|cuda]
+//   build/examples/train_char_gpt [--steps 600] [--batch 16] [--out runs/char_gpt] [--seed 1]
+//                                 [--threads N] [--device cpu|cuda]      (--help lists them all)
 //
 // The text: short sentences from a small grammar ("the old fox jumps over the red fence.").
 // A model that has learned it spells words right and follows the grammar; the held-out
@@ -39,43 +40,30 @@ std::string corpus(chord::Generator& gen, std::size_t chars) {
 }
 
 struct Options {
-  int steps = 600;
+  int64_t steps = 600;
   int64_t batch = 16;
   std::string out = "runs/char_gpt";
   uint64_t seed = 1;
+  int threads = chord::cpu::num_threads();
   std::string device = "cpu";
 };
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--steps") o.steps = std::atoi(value().c_str());
-    else if (arg == "--out") o.out = value();
-    else if (arg == "--seed") o.seed = std::strtoull(value().c_str(), nullptr, 10);
-    else if (arg == "--threads") chord::cpu::set_num_threads(std::atoi(value().c_str()));
-    else if (arg == "--device") o.device = value();
-    else {
-      std::fprintf(stderr, "usage: %s [--steps N] [--out DIR] [--seed S] [--threads N] [--device cpu|cuda]\n",
-                   argv[0]);
-      std::exit(2);
-    }
-  }
-  if (o.device != "cpu" && o.device != "cuda") {
-    std::fprintf(stderr, "--device must be cpu or cuda, got '%s'\n", o.device.c_str());
-    std::exit(2);
-  }
-  if (o.steps < 1) {
-    std::fprintf(stderr, "--steps must be >= 1\n");
-    std::exit(2);
-  }
+  chord::io::ArgParser args("train_char_gpt",
+                            "Trains a small character-level GPT on sentences this program generates (no download),\n"
+                            "prints progress, and writes a loss curve (loss.png), a checkpoint in Hugging Face\n"
+                            "GPT-2 layout (model.safetensors, model.config.json, model.tokenizer.json) and greedy\n"
+                            "samples. build/examples/sample reads the checkpoint.");
+  args.option("--steps", o.steps, "optimizer steps", {.min = 1, .max = 10'000'000})
+      .option("--batch", o.batch, "sequences of 64 characters per step", {.min = 1, .max = 4096})
+      .option("--out", o.out, "output directory (created if missing)", {.metavar = "DIR"})
+      .option("--seed", o.seed, "seed of the text, the initial weights and the batches")
+      .option("--threads", o.threads, "CPU threads", {.min = 1, .max = 1024})
+      .choice("--device", o.device, {"cpu", "cuda"}, "where the model trains")
+      .epilog("example:\n  build/examples/train_char_gpt --steps 600 --out runs/char_gpt");
+  args.parse_or_exit(argc, argv);
+  chord::check(!o.out.empty(), "train_char_gpt", "--out must not be empty");
   return o;
 }
 
@@ -93,18 +81,12 @@ std::pair<chord::Tensor<int64_t>, chord::Tensor<int64_t>> windows(const std::vec
   return {x, y};
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using namespace chord;
   const Options opt = parse(argc, argv);
+  cpu::set_num_threads(opt.threads);
   const Device device = opt.device == "cuda" ? Device::cuda(0) : Device::cpu();
-  try {
-    (void)Tensor<float>::empty({1}, device);  // a clear error now, without CUDA or a GPU
-  } catch (const Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  (void)Tensor<float>::empty({1}, device);  // a clear error now, without CUDA or a GPU
   std::filesystem::create_directories(opt.out);
 
   Generator data_gen(opt.seed);
@@ -118,9 +100,10 @@ int main(int argc, char** argv) {
   model.to(device);  // before the optimizer, so that its state is made on the same device
   optim::AdamW<float> adamw(model.named_parameters(), {.lr = 3e-3, .weight_decay = 0.1});
   const auto schedule = optim::LRSchedule::warmup_cosine(3e-3, 3e-4, opt.steps / 20, opt.steps);
-  std::printf("chord: a %.2f M-parameter GPT on %zu characters of generated text (vocab %lld), %d steps of "
+  std::printf("chord: a %.2f M-parameter GPT on %zu characters of generated text (vocab %lld), %lld steps of "
               "%lld x %lld tokens, %s, %d threads\n",
-              model.num_parameters() / 1e6, train_text.size(), static_cast<long long>(config.vocab_size), opt.steps,
+              model.num_parameters() / 1e6, train_text.size(), static_cast<long long>(config.vocab_size),
+              static_cast<long long>(opt.steps),
               static_cast<long long>(opt.batch), static_cast<long long>(config.context_length), device.str().c_str(),
               cpu::num_threads());
 
@@ -141,7 +124,7 @@ int main(int argc, char** argv) {
   std::vector<double> steps, train_loss, valid_steps, valid_loss;
   io::Progress progress(opt.steps);
   int64_t tokens_seen = 0;
-  for (int step = 1; step <= opt.steps; ++step) {
+  for (int64_t step = 1; step <= opt.steps; ++step) {
     auto [x, y] = windows(train_ids, opt.batch, config.context_length, batch_gen);
     adamw.set_lr(schedule(step));
     adamw.zero_grad();
@@ -190,4 +173,9 @@ int main(int argc, char** argv) {
     if (text.back() != '\n') std::printf("\n");
   }
   std::printf("\nwrote %s, %s (+ tokenizer and config beside it)\n", plot_path.c_str(), checkpoint.c_str());
+  return 0;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return chord::io::run_main([&] { return run(argc, argv); }); }

@@ -71,8 +71,13 @@ TEST_CASE("cuda: full, zeros, ones, item, at, to_vector of strided views and pri
   CHECK(g.expand({3, 2, 3, 4}).to_vector() == x.expand({3, 2, 3, 4}).to_vector());
   std::ostringstream os;
   os << chord::tensor<float>({1, 2}).to(kGpu);
-  CHECK(os.str().find("device=cuda:0") != std::string::npos);
-  CHECK(os.str().find("[1, 2]") != std::string::npos);
+  CHECK(os.str() == "tensor([1., 2.], device='cuda:0')");
+  std::ostringstream view;  // a strided view of device memory, printed in logical order
+  view << chord::tensor<double>({{1.5, -2}, {0.25, 4}}).to(kGpu).t();
+  CHECK(view.str() == "tensor([[ 1.5000,  0.2500],\n        [-2.0000,  4.0000]], device='cuda:0', dtype=float64)");
+  std::ostringstream mask;
+  mask << chord::tensor<bool>({true, false}).to(kGpu);
+  CHECK(mask.str() == "tensor([ True, False], device='cuda:0', dtype=bool)");
 }
 
 TEST_CASE("cuda: the caching allocator reuses a freed block of the same size and empty_cache releases the cache") {

@@ -53,7 +53,7 @@ TEST_CASE("GPT has Hugging Face GPT-2's parameter names in a stable order and th
   const int64_t C = 8, per_block = 4 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * 4 * C + 4 * C) + (4 * C * C + C);
   CHECK(model.num_parameters() == 11 * C + 16 * C + 2 * per_block + 2 * C);
 
-  // Config S of BENCHMARKS.md: 3.26 M parameters.
+  // Config S of bench/README.md: 3.26 M parameters.
   nn::GPT<float> s(nn::GPTConfig{.vocab_size = 256, .context_length = 128, .n_layer = 4, .n_head = 4, .n_embd = 256});
   CHECK(s.num_parameters() == 3'257'856);
 }

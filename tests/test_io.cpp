@@ -1,5 +1,5 @@
 // JSON and safetensors: round trips, the exact on-disk layout, and a clear
-// chord::Error for every kind of broken file.
+// chord::Error for every kind of broken file. GPT checkpoints as Hugging Face directories.
 
 #include <cstdio>
 #include <filesystem>
@@ -155,4 +155,277 @@ TEST_CASE("a failed save leaves the previous file intact and no temporary file b
 TEST_CASE("Json rejects lone low surrogates and numbers out of double range") {
   CHORD_CHECK_ERROR(Json::parse("\"\\udc00\""), "unpaired low surrogate");
   CHORD_CHECK_ERROR(Json::parse("1e999"), "out of range");
+}
+
+// ---- GPT checkpoints as Hugging Face directories -----------------------------------
+
+namespace {
+
+nn::GPTConfig tiny_gpt_config(bool tied = true) {
+  return nn::GPTConfig{
+      .vocab_size = 11, .context_length = 16, .n_layer = 2, .n_head = 2, .n_embd = 8, .tie_embeddings = tied};
+}
+
+// A fresh empty directory under the temp dir.
+std::string temp_dir(const std::string& name) {
+  const std::string dir = temp_path(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string in(const std::string& dir, const char* file) { return (std::filesystem::path(dir) / file).string(); }
+
+// The logits of `model` for a fixed batch, in eval mode (so dropout from a config is off).
+std::vector<float> logits_of(nn::GPT<float>& model) {
+  NoGradGuard no_grad;
+  model.eval();
+  return model.forward(Tensor<int64_t>::from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1}, {2, 6})).to_vector();
+}
+
+// The weights of `model` as transformers stores them: Conv1D weights [in, out], names with `prefix`
+// (but lm_head's), and the causal-mask buffers HF's GPT-2 files carry, with no chord metadata.
+void write_hf_safetensors(const std::string& path, const nn::GPT<float>& model, const std::string& prefix) {
+  io::NamedTensorList<float> tensors;
+  for (const auto& [name, p] : model.named_parameters()) {
+    const Tensor<float> t = io::gpt_checkpoint_detail::is_conv1d_weight(name) ? p.detach().t() : p.detach();
+    tensors.emplace_back(name == "lm_head.weight" ? name : prefix + name, t);
+  }
+  const int64_t n = model.config().context_length;
+  for (int64_t l = 0; l < model.config().n_layer; ++l) {
+    tensors.emplace_back(prefix + "h." + std::to_string(l) + ".attn.bias", Tensor<float>::ones({1, 1, n, n}));
+    tensors.emplace_back(prefix + "h." + std::to_string(l) + ".attn.masked_bias", Tensor<float>::full({}, -1e4f));
+  }
+  io::save_safetensors(path, tensors, {{"format", "pt"}});
+}
+
+// config.json as transformers (4.x) writes it for GPT2LMHeadModel: sorted keys, 2-space indent.
+std::string hf_config_text(int64_t n_embd = 8, int64_t n_layer = 2, const std::string& extra = "") {
+  return R"({
+  "activation_function": "gelu_new",
+  "architectures": [
+    "GPT2LMHeadModel"
+  ],
+  "attn_pdrop": 0.1,
+  "bos_token_id": 50256,
+  "embd_pdrop": 0.1,
+  "eos_token_id": 50256,
+  "initializer_range": 0.02,
+  "layer_norm_epsilon": 1e-05,
+  "model_type": "gpt2",
+  "n_ctx": 16,
+  "n_embd": )" + std::to_string(n_embd) + R"(,
+  "n_head": 2,
+  "n_inner": null,
+  "n_layer": )" + std::to_string(n_layer) + R"(,
+  "n_positions": 16,
+  "reorder_and_upcast_attn": false,
+  "resid_pdrop": 0.1,
+  "scale_attn_by_inverse_layer_idx": false,
+  "scale_attn_weights": true,
+  "summary_activation": null,
+  "summary_first_dropout": 0.1,
+  "summary_proj_to_labels": true,
+  "summary_type": "cls_index",
+  "summary_use_proj": true,
+  "torch_dtype": "float32",
+  "transformers_version": "4.41.2",)" + extra + R"(
+  "use_cache": true,
+  "vocab_size": 11
+}
+)";
+}
+
+// A directory as the Hub holds a GPT-2: config.json, model.safetensors and HF's BPE tokenizer files.
+std::string make_hf_directory(const std::string& name, const nn::GPT<float>& model, const std::string& prefix) {
+  const std::string dir = temp_dir(name);
+  write_hf_safetensors(in(dir, "model.safetensors"), model, prefix);
+  io::write_text_file_atomically(in(dir, "config.json"), hf_config_text());
+  io::write_text_file_atomically(
+      in(dir, "tokenizer.json"),
+      R"({"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
+  io::write_text_file_atomically(in(dir, "vocab.json"), R"({"a": 0, "b": 1})");
+  io::write_text_file_atomically(in(dir, "merges.txt"), "#version: 0.2\na b\n");
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("save_gpt_pretrained writes config.json and HF-named weights; load_gpt(dir) gives the same logits") {
+  const auto tokenizer = io::Tokenizer::char_level("abcdefgh");  // 11 tokens
+  for (bool tied : {true, false}) {
+    CAPTURE(tied);
+    nn::GPT<float> model(tiny_gpt_config(tied), 5);
+    const std::string dir = temp_path(tied ? "pretrained_tied" : "pretrained_untied");
+    std::filesystem::remove_all(dir);
+    io::save_gpt_pretrained(dir, model, &tokenizer);  // creates the directory
+
+    // config.json carries what transformers' GPT2Config reads.
+    const Json config = Json::parse(io::read_file(in(dir, "config.json")));
+    CHECK(config.at("architectures").as_array().at(0).as_string() == "GPT2LMHeadModel");
+    CHECK(config.at("model_type").as_string() == "gpt2");
+    CHECK(config.at("n_embd").as_int() == 8);
+    CHECK(config.at("n_head").as_int() == 2);
+    CHECK(config.at("n_layer").as_int() == 2);
+    CHECK(config.at("n_positions").as_int() == 16);
+    CHECK(config.at("vocab_size").as_int() == 11);
+    CHECK(config.at("activation_function").as_string() == "gelu_new");
+    CHECK(config.at("layer_norm_epsilon").as_number() == 1e-5);
+    CHECK(config.at("tie_word_embeddings").as_bool() == tied);
+    CHECK(config.at("eos_token_id").as_int() == tokenizer.eos_id());
+    CHECK(config.at("torch_dtype").as_string() == "float32");
+
+    // The weights as GPT2LMHeadModel.save_pretrained names them, Conv1D weights [in, out].
+    const auto file = io::SafetensorsFile::read(in(dir, "model.safetensors"));
+    CHECK(file.metadata().at("format") == "pt");
+    CHECK(file.entry("transformer.wte.weight").shape == Shape{11, 8});
+    CHECK(file.entry("transformer.h.0.attn.c_attn.weight").shape == Shape{8, 24});
+    CHECK(file.entry("transformer.h.1.mlp.c_fc.weight").shape == Shape{8, 32});
+    CHECK(file.contains("lm_head.weight") == !tied);
+    CHECK(std::filesystem::exists(in(dir, "model.tokenizer.json")));
+    CHECK_FALSE(std::filesystem::exists(in(dir, "tokenizer.json")));  // that name is HF's BPE format
+
+    auto loaded = io::load_gpt<float>(dir);
+    REQUIRE(loaded.tokenizer.has_value());
+    CHECK(*loaded.tokenizer == tokenizer);
+    CHECK(loaded.model->config().tie_embeddings == tied);
+    CHECK(logits_of(*loaded.model) == logits_of(model));  // bit-identical
+
+    nn::GPT<float> target(tiny_gpt_config(tied), 99);
+    io::load_gpt_weights(dir, target);
+    CHECK(logits_of(target) == logits_of(model));
+    CHECK(io::load_gpt_config(dir).n_layer == 2);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_CASE("load_gpt reads a chord checkpoint directory (save_gpt's model.safetensors, model.config.json)") {
+  const auto tokenizer = io::Tokenizer::byte_level();
+  nn::GPTConfig config = tiny_gpt_config();
+  config.vocab_size = tokenizer.vocab_size();
+  nn::GPT<float> model(config, 6);
+  const std::string dir = temp_dir("chord_dir");
+  io::save_gpt(in(dir, "model.safetensors"), model, &tokenizer);
+  auto loaded = io::load_gpt<float>(dir);
+  REQUIRE(loaded.tokenizer.has_value());
+  CHECK(loaded.tokenizer->kind() == io::TokenizerKind::Byte);
+  CHECK(logits_of(*loaded.model) == logits_of(model));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a directory laid out as HF's GPT-2 loads with the same logits, and saves back the same") {
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  // The Hub's gpt2 stores GPT2Model's names ("wte.weight", "h.0.attn.bias", ...); save_pretrained
+  // of GPT2LMHeadModel prefixes them with "transformer.". Both load.
+  for (const std::string prefix : {"", "transformer."}) {
+    CAPTURE(prefix);
+    const std::string dir = make_hf_directory("hf_dir", model, prefix);
+    auto loaded = io::load_gpt<float>(dir);
+    CHECK_FALSE(loaded.tokenizer.has_value());  // HF's BPE tokenizer.json is skipped, not an error
+    CHECK(loaded.model->config().dropout == 0.1);  // resid_pdrop
+    CHECK(logits_of(*loaded.model) == logits_of(model));
+
+    // And back: save_gpt_pretrained writes the same tensors and config fields HF's directory had.
+    const std::string out = temp_path("hf_dir_out");
+    std::filesystem::remove_all(out);
+    io::save_gpt_pretrained(out, *loaded.model);
+    const auto original = io::SafetensorsFile::read(in(dir, "model.safetensors"));
+    const auto written = io::SafetensorsFile::read(in(out, "model.safetensors"));
+    for (const std::string& name : original.names()) {
+      const std::string plain = io::gpt_checkpoint_detail::strip_prefix(name);
+      if (io::gpt_checkpoint_detail::is_hf_mask_buffer(plain)) continue;
+      CAPTURE(name);
+      REQUIRE(written.contains("transformer." + plain));
+      CHECK(written.tensor<float>("transformer." + plain).to_vector() == original.tensor<float>(name).to_vector());
+    }
+    const Json a = Json::parse(io::read_file(in(dir, "config.json")));
+    const Json b = Json::parse(io::read_file(in(out, "config.json")));
+    for (const char* key : {"n_embd", "n_head", "n_layer", "n_positions", "vocab_size", "layer_norm_epsilon",
+                            "resid_pdrop", "activation_function", "model_type"})
+      CHECK_MESSAGE(a.at(key).dump() == b.at(key).dump(), key);
+    std::filesystem::remove_all(out);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_CASE("a config.json that disagrees with the tensors raises an error naming the field") {
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  const std::string dir = make_hf_directory("hf_mismatch", model, "transformer.");
+  const std::string config = in(dir, "config.json");
+  const auto expect = [&](const std::string& text, const char* needle) {
+    io::write_text_file_atomically(config, text);
+    CHORD_CHECK_ERROR(io::load_gpt<float>(dir), needle);
+  };
+  expect(hf_config_text(16), "config.json' says n_embd = 16, but");
+  const std::string layers = "config.json' says n_layer = 3, but '" + in(dir, "model.safetensors") +
+                             "' holds 2 layers (h.0 .. h.1)";
+  expect(hf_config_text(8, 3), layers.c_str());
+  std::string text = hf_config_text();
+  expect(text.replace(text.find("\"vocab_size\": 11"), 16, "\"vocab_size\": 12"), "says vocab_size = 12");
+  text = hf_config_text();
+  expect(text.replace(text.find("\"n_positions\": 16"), 17, "\"n_positions\": 32"), "says n_positions = 32");
+  expect(hf_config_text(8, 2, "\n  \"tie_word_embeddings\": false,"), "no lm_head.weight");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("HF config fields chord cannot honour are rejected by name") {
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  const std::string dir = make_hf_directory("hf_fields", model, "");
+  const auto expect = [&](const std::string& from, const std::string& to, const char* needle) {
+    std::string text = hf_config_text();
+    REQUIRE(text.find(from) != std::string::npos);
+    io::write_text_file_atomically(in(dir, "config.json"), text.replace(text.find(from), from.size(), to));
+    CHORD_CHECK_ERROR(io::load_gpt<float>(dir), needle);
+  };
+  expect("\"gelu_new\"", "\"relu\"", "activation_function is \"relu\"");
+  expect("\"gelu_new\"", "\"gelu\"", "tanh approximation");
+  expect("\"layer_norm_epsilon\": 1e-05", "\"layer_norm_epsilon\": 1e-06", "layer_norm_epsilon");
+  expect("\"n_inner\": null", "\"n_inner\": 16", "n_inner is 16");
+  expect("\"model_type\": \"gpt2\"", "\"model_type\": \"llama\"", "model_type");
+  expect("\"scale_attn_by_inverse_layer_idx\": false", "\"scale_attn_by_inverse_layer_idx\": true",
+         "scale_attn_by_inverse_layer_idx");
+  expect("\"n_layer\": 2,", "", "missing key \"n_layer\"");
+  expect("\"n_head\": 2", "\"n_head\": 3", "multiple of n_head");
+  expect("\"use_cache\": true", "\"tie_word_embeddings\": \"yes\"", "tie_word_embeddings");
+  // Other activations that are the same tanh formula load.
+  std::string text = hf_config_text();
+  io::write_text_file_atomically(in(dir, "config.json"),
+                                 text.replace(text.find("gelu_new"), 8, "gelu_pytorch_tanh"));
+  CHECK(logits_of(*io::load_gpt<float>(dir).model) == logits_of(model));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the chord_config metadata and config.json must agree: the error names both files and the field") {
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  const std::string dir = temp_path("hf_disagree");
+  std::filesystem::remove_all(dir);
+  io::save_gpt_pretrained(dir, model);
+  Json::Object fields = Json::parse(io::read_file(in(dir, "config.json"))).as_object();
+  for (auto& [key, value] : fields)
+    if (key == "n_head") value = Json(4);
+  io::write_text_file_atomically(in(dir, "config.json"), Json(fields).dump());
+  const std::string message = "chord_config metadata of '" + in(dir, "model.safetensors") + "' and '" +
+                              in(dir, "config.json") + "' disagree on n_head: 2 vs 4";
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir), message.c_str());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a checkpoint directory without config.json or model.safetensors raises a clear error") {
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  const std::string dir = make_hf_directory("hf_missing", model, "");
+  std::filesystem::remove(in(dir, "config.json"));
+  const std::string message = "no model config for '" + in(dir, "model.safetensors") +
+                              "': it has no chord_config metadata and there is no '" + in(dir, "config.json") +
+                              "' or '" + in(dir, "model.config.json") + "'";
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir), message.c_str());
+  // chord's name for the config is the fallback.
+  io::write_text_file_atomically(in(dir, "model.config.json"), hf_config_text());
+  CHECK(logits_of(*io::load_gpt<float>(dir).model) == logits_of(model));
+
+  std::filesystem::remove(in(dir, "model.safetensors"));
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir), "has no model.safetensors");
+  io::write_text_file_atomically(in(dir, "pytorch_model.bin"), "");
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir), "reads only safetensors");
+  CHORD_CHECK_ERROR(io::load_gpt<float>(temp_path("no_such_dir")), "no_such_dir");
+  std::filesystem::remove_all(dir);
 }

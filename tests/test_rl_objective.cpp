@@ -1,5 +1,5 @@
 // The rl core: per-token losses, group advantages, aggregation with step
-// normalizers, the one mixed objective, and the mu schedule (ALGORITHMS.md).
+// normalizers, the one mixed objective, and the mu schedule (docs/algorithms.md).
 
 #include <cmath>
 #include <limits>

@@ -179,7 +179,8 @@ TEST_CASE("SFT teaches the expert's format: greedy answers become the demonstrat
   }
 }
 
-TEST_CASE("every method runs, logs ALGORITHMS.md's metrics, and resuming from a checkpoint is bit-identical") {
+// The metric names are those of docs/algorithms.md section 6.
+TEST_CASE("every method runs, logs the documented metrics, and resuming from a checkpoint is bit-identical") {
   const auto tok = toy_tokenizer();
   ToyEnv env;
   const std::string dir = (std::filesystem::temp_directory_path() / "chord_test_trainer").string();

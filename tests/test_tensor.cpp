@@ -1,6 +1,7 @@
 // Tensor<T>: creation, random numbers, metadata, element access, printing,
 // fill_/copy_, dtypes and devices.
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <set>
@@ -254,34 +255,121 @@ TEST_CASE("to_vector reads non-contiguous views in row-major order") {
 
 // ---- printing -------------------------------------------------------------------
 
-TEST_CASE("operator<< prints values, shape and dtype") {
-  std::ostringstream a;
-  a << chord::tensor<float>({{1, 2}, {3, 4}});
-  CHECK(a.str() == "tensor([[1, 2], [3, 4]], shape=[2,2], dtype=float32)");
+namespace {
+template <class T>
+std::string printed(const Tensor<T>& t) {
+  std::ostringstream os;
+  os << t;
+  return os.str();
+}
+}  // namespace
 
-  std::ostringstream b;
-  b << Tensor<float>::scalar(3.5f);
-  CHECK(b.str() == "tensor(3.5, shape=[], dtype=float32)");
+// The expected strings are what PyTorch prints for the same values (torch/_tensor_str.py), except
+// that chord names every dtype but float32 (PyTorch leaves out int64 and bool).
 
-  std::ostringstream c;
-  c << chord::tensor<double>({{1.5, -2}, {0.25, 4}}).t();
-  CHECK(c.str() == "tensor([[1.5, 0.25], [-2, 4]], shape=[2,2], dtype=float64)");
+TEST_CASE("print: a 0-d tensor shows its value alone") {
+  CHECK(printed(Tensor<float>::scalar(3.5f)) == "tensor(3.5000)");
+  CHECK(printed(Tensor<float>::scalar(0.f)) == "tensor(0.)");
+  CHECK(printed(Tensor<double>::scalar(-2.0)) == "tensor(-2., dtype=float64)");
+  CHECK(printed(Tensor<int64_t>::scalar(42)) == "tensor(42, dtype=int64)");
+}
 
-  std::ostringstream d;
-  d << chord::tensor<bool>({true, false});
-  CHECK(d.str() == "tensor([true, false], shape=[2], dtype=bool)");
+TEST_CASE("print: a 1-D vector pads every element to one width") {
+  CHECK(printed(chord::tensor<float>({1.5f, -2.25f, 10.f})) == "tensor([ 1.5000, -2.2500, 10.0000])");
+  CHECK(printed(chord::tensor<float>({1.f, 2.f, 3.f})) == "tensor([1., 2., 3.])");
+  // nan and inf take the width of the finite values; tiny or widely spread values go scientific.
+  CHECK(printed(chord::tensor<float>({1.5f, NAN, -INFINITY})) == "tensor([1.5000,    nan,   -inf])");
+  CHECK(printed(chord::tensor<float>({1e-5f, 1.f})) == "tensor([1.0000e-05, 1.0000e+00])");
+  // A long row wraps at 80 columns, continuing under the first element.
+  CHECK(printed(Tensor<float>::arange(0, 30)) ==
+        "tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n"
+        "        14., 15., 16., 17., 18., 19., 20., 21., 22., 23., 24., 25., 26., 27.,\n"
+        "        28., 29.])");
+}
 
-  std::ostringstream e;
-  e << Tensor<int64_t>::arange(0, 8).reshape({2, 2, 2});
-  CHECK(e.str() == "tensor([[[0, 1], [2, 3]], [[4, 5], [6, 7]]], shape=[2,2,2], dtype=int64)");
+TEST_CASE("print: a 2x3 matrix puts one row per line, columns aligned") {
+  CHECK(printed(chord::tensor<float>({{1, -2, 3}, {40, 5, 6}})) ==
+        "tensor([[ 1., -2.,  3.],\n"
+        "        [40.,  5.,  6.]])");
+  CHECK(printed(chord::tensor<float>({{0.5f, 1, 2}, {3, 4, 5}})) ==
+        "tensor([[0.5000, 1.0000, 2.0000],\n"
+        "        [3.0000, 4.0000, 5.0000]])");
+}
 
-  std::ostringstream f;
-  f << Tensor<double>::ones({2}).set_requires_grad();
-  CHECK(f.str() == "tensor([1, 1], shape=[2], dtype=float64, requires_grad=true)");
+TEST_CASE("print: a 2x2x2 tensor separates its blocks with a blank line") {
+  CHECK(printed(Tensor<float>::arange(0, 8).reshape({2, 2, 2})) ==
+        "tensor([[[0., 1.],\n"
+        "         [2., 3.]],\n"
+        "\n"
+        "        [[4., 5.],\n"
+        "         [6., 7.]]])");
+}
 
-  std::ostringstream g;
-  g << Tensor<double>();
-  CHECK(g.str() == "tensor(undefined)");
+TEST_CASE("print: a strided view prints its values in logical order") {
+  const auto m = chord::tensor<double>({{1.5, -2}, {0.25, 4}});
+  REQUIRE_FALSE(m.t().is_contiguous());
+  CHECK(printed(m.t()) ==
+        "tensor([[ 1.5000,  0.2500],\n"
+        "        [-2.0000,  4.0000]], dtype=float64)");
+  CHECK(printed(Tensor<int64_t>::arange(0, 10).slice(0, 1, 10, 3)) == "tensor([1, 4, 7], dtype=int64)");
+}
+
+TEST_CASE("print: more than 1000 elements are summarised to the first and last 3 per dimension") {
+  CHECK(printed(Tensor<float>::arange(0, 2500).reshape({50, 50})) ==
+        "tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 4.7000e+01, 4.8000e+01,\n"
+        "         4.9000e+01],\n"
+        "        [5.0000e+01, 5.1000e+01, 5.2000e+01,  ..., 9.7000e+01, 9.8000e+01,\n"
+        "         9.9000e+01],\n"
+        "        [1.0000e+02, 1.0100e+02, 1.0200e+02,  ..., 1.4700e+02, 1.4800e+02,\n"
+        "         1.4900e+02],\n"
+        "        ...,\n"
+        "        [2.3500e+03, 2.3510e+03, 2.3520e+03,  ..., 2.3970e+03, 2.3980e+03,\n"
+        "         2.3990e+03],\n"
+        "        [2.4000e+03, 2.4010e+03, 2.4020e+03,  ..., 2.4470e+03, 2.4480e+03,\n"
+        "         2.4490e+03],\n"
+        "        [2.4500e+03, 2.4510e+03, 2.4520e+03,  ..., 2.4970e+03, 2.4980e+03,\n"
+        "         2.4990e+03]])");
+  CHECK(printed(Tensor<int64_t>::arange(0, 2500).reshape({50, 50})) ==
+        "tensor([[   0,    1,    2,  ...,   47,   48,   49],\n"
+        "        [  50,   51,   52,  ...,   97,   98,   99],\n"
+        "        [ 100,  101,  102,  ...,  147,  148,  149],\n"
+        "        ...,\n"
+        "        [2350, 2351, 2352,  ..., 2397, 2398, 2399],\n"
+        "        [2400, 2401, 2402,  ..., 2447, 2448, 2449],\n"
+        "        [2450, 2451, 2452,  ..., 2497, 2498, 2499]], dtype=int64)");
+  CHECK(printed(Tensor<int64_t>::arange(0, 2000)) == "tensor([   0,    1,    2,  ..., 1997, 1998, 1999], dtype=int64)");
+  CHECK(printed(Tensor<float>::ones({1000})).find("...") == std::string::npos);  // 1000 is not "more than 1000"
+}
+
+TEST_CASE("print: int64 and bool tensors") {
+  CHECK(printed(chord::tensor<int64_t>({{1, -20}, {300, 4}})) ==
+        "tensor([[  1, -20],\n"
+        "        [300,   4]], dtype=int64)");
+  CHECK(printed(chord::tensor<bool>({true, false})) == "tensor([ True, False], dtype=bool)");
+  CHECK(printed(chord::tensor<bool>({{true}, {true}})) ==
+        "tensor([[True],\n"
+        "        [True]], dtype=bool)");
+}
+
+TEST_CASE("print: empty and undefined tensors") {
+  CHECK(printed(Tensor<float>::zeros({0})) == "tensor([])");
+  CHECK(printed(Tensor<float>::zeros({0, 3})) == "tensor([], size=(0, 3))");
+  CHECK(printed(Tensor<int64_t>::zeros({2, 0})) == "tensor([], size=(2, 0), dtype=int64)");
+  CHECK(printed(Tensor<double>()) == "tensor(undefined)");
+}
+
+TEST_CASE("print: requires_grad on a leaf and on an operation's output") {
+  auto x = Tensor<double>::ones({2}).set_requires_grad();
+  CHECK(printed(x) == "tensor([1., 1.], dtype=float64, requires_grad=True)");
+  CHECK(printed(x + x) == "tensor([2., 2.], dtype=float64, requires_grad=True)");
+  {
+    NoGradGuard no_grad;
+    CHECK(printed(x + x) == "tensor([2., 2.], dtype=float64)");
+  }
+  // A suffix that would run past 80 columns goes on its own line, under the first bracket.
+  CHECK(printed(Tensor<float>::ones({14}).set_requires_grad()) ==
+        "tensor([1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 1., 1.],\n"
+        "       requires_grad=True)");
 }
 
 // ---- fill_ / copy_ -----------------------------------------------------------------

@@ -52,16 +52,28 @@ chord_find_nvcc() {
   fi
 }
 
+# True when a GPU is visible to the CUDA driver (nvidia-smi lists one).
+chord_gpu_visible() {
+  command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU'
+}
+
 # Configures the main build directory build/ (the same way for tests and demos, so
 # one does not undo the other's configuration). With nvcc present, CUDA is
 # required (-DCHORD_CUDA=ON): a broken toolkit is then an error, not a silent skip.
+# CHORD_CPU_ONLY=1 builds the CPU backend only, even where nvcc is installed.
 chord_configure_main_build() {
   local nvcc cuda_args=()
   nvcc=$(chord_find_nvcc)
-  if [[ -n $nvcc ]]; then
+  if [[ ${CHORD_CPU_ONLY:-0} == 1 ]]; then
+    cuda_args=(-DCHORD_CUDA=OFF)
+    chord_log "CUDA: off (CHORD_CPU_ONLY=1); building the CPU backend only"
+  elif [[ -n $nvcc ]]; then
     export CUDACXX="$nvcc"
     cuda_args=(-DCHORD_CUDA=ON)
     chord_log "CUDA: using $nvcc (the CUDA code is compiled; GPU tests run only when a GPU is present)"
+    if ! chord_gpu_visible; then
+      chord_log "note: no GPU is visible here; --cpu (or CHORD_CPU_ONLY=1) skips compiling the CUDA code"
+    fi
   else
     cuda_args=(-DCHORD_CUDA=OFF)
     chord_log "CUDA: no nvcc found; building the CPU backend only"

@@ -3,6 +3,8 @@
 #
 #   bash tools/test.sh                 # both passes
 #   bash tools/test.sh --no-sanitize   # skip the sanitizer pass
+#   bash tools/test.sh --cpu           # CPU backend only, even where nvcc is installed
+#                                      # (the same as CHORD_CPU_ONLY=1)
 #
 # 1. installs the packages chord needs (apt-get; skipped when all are installed);
 # 2. build/ (RelWithDebInfo; CUDA on when nvcc exists): builds everything, runs all
@@ -12,12 +14,13 @@
 # Exits non-zero on the first failure.
 set -euo pipefail
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 sanitize=1
 for arg in "$@"; do
   case $arg in
     --no-sanitize) sanitize=0 ;;
+    --cpu) export CHORD_CPU_ONLY=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "tools/test.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac

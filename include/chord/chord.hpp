@@ -3,7 +3,7 @@
 //
 //   #include <chord/chord.hpp>
 //
-// Layers, each using only the ones above it (see DESIGN.md):
+// Layers, each using only the ones above it (see docs/design.md):
 //   core -> backend (cpu, cuda) -> autograd -> ops -> nn -> optim -> io -> sample -> rl -> tasks
 
 #include "chord/core/allocator.hpp"
@@ -84,6 +84,7 @@
 #include "chord/optim/schedule.hpp"
 #include "chord/optim/sgd.hpp"
 
+#include "chord/io/args.hpp"
 #include "chord/io/atomic_file.hpp"
 #include "chord/io/font.hpp"
 #include "chord/io/gpt_checkpoint.hpp"

@@ -1,6 +1,6 @@
 // chord's CUDA implementation unit: the one translation unit that defines the
 // CUDA launchers and kernels that the headers under chord/backend/cuda/ declare
-// (the stb pattern of DESIGN.md). CMake builds it, with nvcc, into the static
+// (the stb pattern of docs/design.md). CMake builds it, with nvcc, into the static
 // library chord_cuda when CHORD_CUDA is ON; chord::chord links that library,
 // so a program that uses chord never compiles this file itself.
 #define CHORD_CUDA_IMPLEMENTATION

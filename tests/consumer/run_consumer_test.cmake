@@ -26,7 +26,7 @@ endfunction()
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-set(configure_args -S "${CONSUMER_SOURCE_DIR}" -B "${WORK_DIR}/build"
+set(configure_args -S "${CONSUMER_SOURCE_DIR}"
   "-DCHORD_CONSUMER_MODE=${CHORD_CONSUMER_MODE}")
 if(GENERATOR)
   list(APPEND configure_args -G "${GENERATOR}")
@@ -52,7 +52,20 @@ else()
   message(FATAL_ERROR "CHORD_CONSUMER_MODE must be package or subdir, not '${CHORD_CONSUMER_MODE}'")
 endif()
 
-run_step("configure" "${CMAKE_COMMAND}" ${configure_args})
+# Without a build type the user's program would be compiled at -O0: chord must say so.
+execute_process(COMMAND "${CMAKE_COMMAND}" ${configure_args} -B "${WORK_DIR}/build-no-build-type"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "consumer (${CHORD_CONSUMER_MODE}): configure without a build type failed:\n${out}${err}")
+endif()
+if(NOT "${out}${err}" MATCHES "compiled without optimisation")
+  message(FATAL_ERROR "consumer (${CHORD_CONSUMER_MODE}): no warning about the missing build type:\n${out}${err}")
+endif()
+message(STATUS "consumer (${CHORD_CONSUMER_MODE}): configuring without a build type warns, as it should")
+file(REMOVE_RECURSE "${WORK_DIR}/build-no-build-type")
+
+# The real build: Release, as the README tells users to build.
+run_step("configure" "${CMAKE_COMMAND}" ${configure_args} -B "${WORK_DIR}/build" -DCMAKE_BUILD_TYPE=Release)
 run_step("build" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
 run_step("run" "${WORK_DIR}/build/chord_consumer")
 message(STATUS "consumer (${CHORD_CONSUMER_MODE}): passed")

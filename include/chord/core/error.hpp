@@ -9,6 +9,10 @@
 #include <string>
 #include <utility>
 
+// Every chord header includes this one, so these two reach every program that uses chord.
+#include "chord/core/optimization_note.hpp"
+#include "chord/version.hpp"
+
 namespace chord {
 
 class Error : public std::runtime_error {

@@ -341,47 +341,7 @@ Tensor<T> tensor(std::initializer_list<std::initializer_list<T>> rows) {
   return Tensor<T>::from_vector(values, Shape{static_cast<int64_t>(rows.size()), cols});
 }
 
-// Prints like PyTorch: tensor([[1, 2], [3, 4]], shape=[2,2], dtype=float32).
-template <Element T>
-std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
-  if (!t.defined()) return os << "tensor(undefined)";
-  if (!t.device().is_cpu()) {  // the values, copied to the host, then the device
-    std::ostringstream host;
-    host << Tensor<T>::from_vector(t.to_vector(), t.shape());
-    std::string text = host.str();
-    text.insert(text.size() - 1, ", device=" + t.device().str() + (t.requires_grad() ? ", requires_grad=true" : ""));
-    return os << text;
-  }
-  std::ostringstream body;
-  body << std::setprecision(6);
-  const int n = t.dim();
-  std::vector<int64_t> index(n, 0);
-  int64_t count = 0;
-  const int64_t total = t.numel();
-  // Walk the elements in row-major order, opening/closing brackets as dims roll over.
-  for (int d = 0; d < n; ++d) body << '[';
-  if (total > 0) {
-    t.for_each_offset([&](int64_t off) {
-      if (count > 0) {
-        int closed = 0;  // how many trailing dims rolled over to 0
-        for (int d = n - 1; d >= 0 && index[d] == 0; --d) ++closed;
-        for (int i = 0; i < closed; ++i) body << ']';
-        body << ", ";
-        for (int i = 0; i < closed; ++i) body << '[';
-      }
-      if constexpr (std::is_same_v<T, bool>) body << (t.data()[off] ? "true" : "false");
-      else body << t.data()[off];
-      ++count;
-      for (int d = n - 1; d >= 0; --d) {
-        if (++index[d] < t.shape()[d]) break;
-        index[d] = 0;
-      }
-    });
-  }
-  for (int d = 0; d < n; ++d) body << ']';
-  os << "tensor(" << body.str() << ", shape=" << t.shape() << ", dtype=" << t.dtype();
-  if (t.requires_grad()) os << ", requires_grad=true";
-  return os << ")";
-}
-
 }  // namespace chord
+
+// operator<<(std::ostream&, const Tensor<T>&): PyTorch-style printing.
+#include "chord/core/print.hpp"

@@ -5,7 +5,7 @@
 //                 -> logits [B, T, vocab] = x wte^T   (tied head; lm_head when untied)
 //
 // Parameter names are Hugging Face GPT-2's ("wte.weight", "h.0.attn.c_attn.weight", ...), so
-// named_parameters() is also the checkpoint's table of contents (chord/nn/gpt_checkpoint.hpp).
+// named_parameters() is also the checkpoint's table of contents (chord/io/gpt_checkpoint.hpp).
 // Initialisation is GPT-2's: weights N(0, 0.02), residual projections N(0, 0.02 / sqrt(2 n_layer)),
 // biases 0, LayerNorm gains 1.
 

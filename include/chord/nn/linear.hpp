@@ -1,7 +1,7 @@
 #pragma once
 // nn::Linear: y = x W^T + b, as torch.nn.Linear. The weight is [out, in]
 // (PyTorch's layout); checkpoints in Hugging Face's GPT-2 layout store the
-// Conv1D layers transposed, [in, out] (see chord/nn/gpt_checkpoint.hpp).
+// Conv1D layers transposed, [in, out] (see chord/io/gpt_checkpoint.hpp).
 
 #include "chord/autograd/node.hpp"
 #include "chord/nn/init.hpp"

@@ -43,8 +43,11 @@ void check_gradient(const char* op, const std::string& name, const Tensor<T>& p,
         " has shape ", g.shape(), " on ", g.device(), ", expected ", p.shape(), " on ", device);
 }
 
-// The default weight-decay rule (GPT-2 / nanoGPT practice): decay matrices,
-// but not biases, LayerNorm gains (both 1-D) or embedding tables.
+// chord's default weight-decay rule: decay parameters with 2 or more dims, except
+// the embedding tables (names containing "wte", "wpe" or "embedding"; with a tied
+// head, wte is also the output layer); biases and LayerNorm gains (1-D) get none.
+// This differs from nanoGPT, which decays every parameter with 2 or more dims,
+// embeddings included.
 inline bool decays_by_default(const std::string& name, int dim) {
   const bool embedding = name.find("wte") != std::string::npos || name.find("wpe") != std::string::npos ||
                          name.find("embedding") != std::string::npos;

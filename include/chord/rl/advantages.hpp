@@ -1,5 +1,5 @@
 #pragma once
-// Group-relative advantages (ALGORITHMS.md section 1).
+// Group-relative advantages (docs/algorithms.md section 1).
 //
 // Rewards arrive flat, group after group: rewards[g * G + j] is member j of
 // group g (G responses to one prompt; for LUFFY, a group's on- and off-policy

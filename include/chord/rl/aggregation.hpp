@@ -1,5 +1,5 @@
 #pragma once
-// How token losses become one scalar (ALGORITHMS.md section 3), with the
+// How token losses become one scalar (docs/algorithms.md section 3), with the
 // normalizers computed once per optimizer step.
 //
 // Every aggregation mode is linear in the token losses: scalar = sum_t w_t l_t,

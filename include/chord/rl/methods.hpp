@@ -1,6 +1,6 @@
 #pragma once
-// The post-training methods as configurations of one objective (ALGORITHMS.md
-// section 4). A Method names a recipe; method_recipe() turns it into what a
+// The post-training methods as configurations of one objective
+// (docs/algorithms.md section 4). A Method names a recipe; method_recipe() turns it into what a
 // step is made of (which rows, which mu, which loss options).
 //
 //   method       rows per step                             mu                   loss options

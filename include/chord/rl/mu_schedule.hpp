@@ -1,5 +1,5 @@
 #pragma once
-// The schedule of CHORD's mixing weight mu (ALGORITHMS.md section 4): a linear
+// The schedule of CHORD's mixing weight mu (docs/algorithms.md section 4): a linear
 // warm-up to `peak` over W steps, a cosine decay from `peak` to `valley` over
 // the next D steps, then `valley`. Steps count from 1.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The one mixed policy objective (ALGORITHMS.md sections 2-4). SFT, GRPO,
+// The one mixed policy objective (docs/algorithms.md sections 2-4). SFT, GRPO,
 // CHORD-mu, CHORD-phi and LUFFY are configurations of this single function:
 //
 //   L = (1 - mu) * L_policy + mu * L_sft + beta * KL - entropy_coef * H
@@ -157,7 +157,7 @@ struct ObjectiveMetrics {
     return *this;
   }
 
-  // With ALGORITHMS.md's names; a token mean over no tokens reads 0.
+  // Named as in docs/algorithms.md section 6; a token mean over no tokens reads 0.
   std::vector<std::pair<std::string, double>> named() const {
     return {{"loss", loss},
             {"loss/policy", loss_policy},

@@ -1,5 +1,5 @@
 #pragma once
-// The per-token losses of the mixed policy objective (ALGORITHMS.md section 2),
+// The per-token losses of the mixed policy objective (docs/algorithms.md section 2),
 // each as a value and its derivative with respect to the token's current
 // log-prob lp (the only input that carries a gradient; everything else is
 // treated as a constant, i.e. under stop-gradient). rl/objective.hpp weights

@@ -1,6 +1,7 @@
 #pragma once
 // rl::Trainer: post-trains a GPT policy with SFT, GRPO, SFT-then-RL, CHORD-mu,
-// CHORD-phi or LUFFY on an Environment. One step (DESIGN.md's path of a CHORD step):
+// CHORD-phi or LUFFY on an Environment. One step (docs/design.md, "The path of one
+// CHORD step"):
 //
 //   queries -> sample::generate (KV cache; records lp_old) -> rewards -> group advantages
 //   -> on-policy rows (+ LUFFY's off-policy demonstrations in each group) + expert rows
@@ -14,6 +15,7 @@
 // would have (same thread count), bit for bit.
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -70,6 +72,7 @@ struct TrainerOptions {
   std::string out_dir = "";          // metrics.jsonl/.csv, checkpoints; "" = nothing written
   bool print_progress = true;
   int64_t progress_every = 10;
+  std::string progress_label = "";   // the progress lines' [label]; "" = the method's name
   uint64_t seed = 1;
 
   void validate() const {
@@ -138,8 +141,7 @@ class Trainer {
       }
       record(row);
       if (options_.print_progress && (step_ % options_.progress_every == 0 || last)) {
-        std::printf("[%s] %s\n", to_string(options_.method),
-                    progress.line(step_, pick(row, {"reward/mean", "loss", "entropy", "mu"}), -1).c_str());
+        std::printf("[%s] %s\n", progress_label().c_str(), progress.line(step_, progress_fields(row), -1).c_str());
         std::fflush(stdout);
       }
       if (!options_.out_dir.empty() &&
@@ -150,7 +152,7 @@ class Trainer {
     return scores;
   }
 
-  // One optimizer step; returns its metrics (ALGORITHMS.md's names).
+  // One optimizer step; returns its metrics (named in docs/algorithms.md section 6).
   MetricRow train_step() {
     ++step_;
     const auto t0 = std::chrono::steady_clock::now();
@@ -350,11 +352,23 @@ class Trainer {
       logger_->log(step_, values);
     }
   }
-  static MetricRow pick(const MetricRow& row, std::initializer_list<const char*> names) {
+  // "[CHORD-phi]", or "[SFT-then-RL: SFT phase]" while SFT-then-RL imitates, or the caller's label.
+  std::string progress_label() const {
+    if (!options_.progress_label.empty()) return options_.progress_label;
+    std::string label = to_string(options_.method);
+    if (options_.method == Method::SFTThenRL) label += step_ <= options_.sft_steps ? ": SFT phase" : ": RL phase";
+    return label;
+  }
+
+  // What a progress line shows: the reward only where there are rollouts, mu only where it
+  // weighs two terms; every value rounded to 3 decimals for reading (a loss of 1.8e-8 is 0 at
+  // the precision that matters; the metrics files keep the exact values).
+  MetricRow progress_fields(const MetricRow& row) const {
+    const bool mixed = options_.method == Method::CHORDMu || options_.method == Method::CHORDPhi;
     MetricRow out;
-    for (const char* name : names)
+    for (const char* name : {"reward/mean", "loss", "entropy", "mu"})
       for (const auto& [k, v] : row)
-        if (k == name) out.emplace_back(k, v);
+        if (k == name && (k != std::string("mu") || mixed)) out.emplace_back(k, std::round(v * 1000) / 1000 + 0.0);
     return out;
   }
 

@@ -19,7 +19,7 @@
 //      finished or max_new_tokens are drawn. A finished row is fed pad_id (harmless: its results are
 //      masked); once at most half of the rows are still running, the cache is compacted to them.
 //
-// Log-probs (ALGORITHMS.md section 5). For each sampled token the result records
+// Log-probs (docs/algorithms.md section 5). For each sampled token the result records
 //     lp = log_softmax(logits / T)[token]
 // over the FULL vocabulary of the model's logits: after temperature, BEFORE repetition penalty,
 // top-k, top-p and min-p. That is what the RL trainer recomputes (chord::token_log_probs(logits,

@@ -14,6 +14,15 @@
 // Lengths: prompt 2d + 2, expert at most 10d - 1 (6 for the first step, 9 for each later one with
 // its comma, 1 for '#', d + 1 for the answer), so prompt + expert <= 12d + 1 (reached by 99..9+99..9):
 // 37 at d = 3, 49 at d = 4.
+//
+// Other expert styles (AdditionStyle, a constructor option; the default, Scratchpad, is the one above):
+//   ColumnSums  "12,13,6#632"   the column sums only, from the right (carry out = the tens digit,
+//                               carry in included): at most 4d + 1 characters
+//   Reversed    "236#632"       the answer's digits least significant first (Lee et al. 2023,
+//                               "Teaching Arithmetic to Small Transformers"), then the answer:
+//                               at most 2d + 3 characters
+//   Terse       "#632"          the base style (an expert that shows no work)
+// Every style ends with the same "#<answer>", so the verifier scores them alike.
 
 #include <cstdint>
 #include <string>
@@ -25,10 +34,47 @@
 
 namespace chord::tasks {
 
+// The expert's style of working (see the top of this file); Scratchpad is the default.
+enum class AdditionStyle { Scratchpad, ColumnSums, Reversed, Terse };
+
+inline const char* to_string(AdditionStyle s) {
+  switch (s) {
+    case AdditionStyle::Scratchpad: return "scratchpad";
+    case AdditionStyle::ColumnSums: return "column-sums";
+    case AdditionStyle::Reversed: return "reversed";
+    case AdditionStyle::Terse: return "terse";
+  }
+  return "?";
+}
+
+// The longest run of consecutive columns that each send a carry out (0: no carry at all), for two
+// decimal operands of the same digit count: 347+285 has carries out of the units and the tens, a
+// chain of 2; 999+001 a chain of 3. A most-significant-digit-first answer must resolve the whole
+// chain before its first digit, which is where a small model answering tersely fails.
+inline int carry_chain_length(std::string_view a, std::string_view b) {
+  check(a.size() == b.size(), "carry_chain_length", "operands '", a, "' and '", b, "' differ in length");
+  int carry = 0, run = 0, longest = 0;
+  for (std::size_t i = a.size(); i-- > 0;) {
+    carry = (a[i] - '0') + (b[i] - '0') + carry >= 10 ? 1 : 0;
+    run = carry ? run + 1 : 0;
+    longest = run > longest ? run : longest;
+  }
+  return longest;
+}
+
 class Addition final : public Task {
  public:
-  explicit Addition(Difficulties ranges = {.id = {2, 3}, .ood = {4, 4}})
-      : Task("addition", {1, 9}, ranges) {}
+  explicit Addition(Difficulties ranges = {.id = {2, 3}, .ood = {4, 4}},
+                    AdditionStyle style = AdditionStyle::Scratchpad)
+      : Task("addition", {1, 9}, ranges), style_(style) {}
+
+  AdditionStyle style() const { return style_; }
+
+  // The longest carry chain of an addition prompt (see carry_chain_length).
+  int carry_chain(std::string_view prompt) const {
+    const Operands op = parse(prompt);
+    return carry_chain_length(op.a, op.b);
+  }
 
   Problem generate(Generator& gen, int digits) const override {
     check_difficulty(digits, "generate");
@@ -49,13 +95,17 @@ class Addition final : public Task {
     const Operands op = parse(problem.prompt);
     const std::size_t d = op.a.size();
     std::string out;
+    if (style_ == AdditionStyle::Reversed) out.assign(problem.answer.rbegin(), problem.answer.rend());
     int carry = 0;
-    for (std::size_t i = 0; i < d; ++i) {  // column i from the right
+    for (std::size_t i = 0; i < d && (style_ == AdditionStyle::Scratchpad || style_ == AdditionStyle::ColumnSums);
+         ++i) {  // column i from the right
       const int x = op.a[d - 1 - i] - '0';
       const int y = op.b[d - 1 - i] - '0';
       const int s = x + y + carry;
       if (i > 0) out += ',';
-      out += std::to_string(x) + "+" + std::to_string(y) + (carry ? "+1" : "") + "=" + std::to_string(s);
+      if (style_ == AdditionStyle::Scratchpad)
+        out += std::to_string(x) + "+" + std::to_string(y) + (carry ? "+1" : "") + "=";
+      out += std::to_string(s);
       carry = s / 10;
     }
     return out + base_response(problem.answer);
@@ -73,15 +123,25 @@ class Addition final : public Task {
   std::string alphabet() const override { return "#+,0123456789="; }
   std::string answer_chars() const override { return "0123456789"; }
 
+  // Reached by 99..9+99..9 in every style.
   int64_t max_text_length(int digits) const override {
     check_difficulty(digits, "max_text_length");
-    return 12 * static_cast<int64_t>(digits) + 1;
+    const int64_t d = digits;
+    switch (style_) {
+      case AdditionStyle::ColumnSums: return 2 * d + 2 + 4 * d + 1;  // 3d - 1 sums + '#' + d + 1
+      case AdditionStyle::Reversed: return 2 * d + 2 + 2 * d + 3;
+      case AdditionStyle::Terse: return 2 * d + 2 + d + 2;
+      case AdditionStyle::Scratchpad: break;
+    }
+    return 12 * d + 1;
   }
 
  private:
   struct Operands {
     std::string a, b;  // decimal digits, most significant first
   };
+
+  AdditionStyle style_ = AdditionStyle::Scratchpad;
 
   static int64_t pow10(int k) {
     int64_t p = 1;

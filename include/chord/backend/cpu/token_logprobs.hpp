@@ -4,7 +4,7 @@
 // records lp_old) and by the trainer's op (ops/token_logprobs.hpp, every row of
 // [rows, V]). Both go through log_softmax_row_stats and log_prob_at below, so
 // for identical logits the sampler's log-prob and the trainer's are the same
-// bits (ALGORITHMS.md section 5: with identical weights rho must be 1).
+// bits (docs/algorithms.md section 5: with identical weights rho must be 1).
 //
 // For a row x of V logits and s = 1 / temperature, with z = x * s:
 //   m        = max_v z_v                          (= max_v(x_v) * s exactly: rounding is monotone for s > 0)

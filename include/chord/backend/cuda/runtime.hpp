@@ -8,7 +8,7 @@
 //   chord::cuda::empty_cache()         // returns the allocator's cached blocks to the driver
 //   chord::cuda::allocator_stats()     // bytes in tensors, bytes cached, cudaMalloc calls, ...
 //
-// How the CUDA backend fits a header-only library (DESIGN.md, "CUDA without
+// How the CUDA backend fits a header-only library (docs/design.md, "CUDA without
 // making it mandatory"): this header and every other one under backend/cuda/
 // declares plain functions on raw pointers (the "launchers"), which compile
 // with any C++ compiler. Their definitions, and the kernels, sit in the
