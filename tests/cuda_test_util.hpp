@@ -1,22 +1,22 @@
 #pragma once
 // Helpers of the GPU tests (tests/test_cuda_*.cpp). They compile in every build,
-// with or without CUDA; without a GPU each test prints a notice and passes.
+// with or without CUDA; without a GPU each test says why and is reported as skipped
+// (test_skip.hpp), never as passed.
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "test_skip.hpp"
 #include "test_util.hpp"
 
-// Ends the current test case with a notice when there is no GPU to run it on.
-#define CHORD_SKIP_WITHOUT_CUDA()                                                                   \
-  do {                                                                                              \
-    if (!::chord::cuda::is_available()) {                                                          \
-      MESSAGE((::chord::built_with_cuda() ? "no CUDA device: skipped (this build has CUDA; run it on a GPU)" \
-                                          : "no CUDA device: skipped (this build has no CUDA)"));  \
-      return;                                                                                       \
-    }                                                                                               \
+// Skips the current test case when there is no GPU to run it on.
+#define CHORD_SKIP_WITHOUT_CUDA()                                                                  \
+  do {                                                                                             \
+    if (!::chord::cuda::is_available())                                                            \
+      CHORD_SKIP_TEST(::chord::built_with_cuda() ? "no CUDA device (this build has CUDA; run it on a GPU)" \
+                                                 : "no CUDA device (this build has no CUDA)");     \
   } while (0)
 
 namespace chord::testing {

@@ -195,6 +195,7 @@ TEST_CASE("draws never leave the allowed set and match the renormalised probabil
 TEST_CASE("sampling toward temperature 0 agrees with greedy") {
   TokenSampler<float> sampler(11);
   Generator gen(5), logits_gen(6);
+  int compared = 0;
   for (int trial = 0; trial < 200; ++trial) {
     std::vector<float> row(11);
     for (float& x : row) x = static_cast<float>(logits_gen.normal());
@@ -203,7 +204,11 @@ TEST_CASE("sampling toward temperature 0 agrees with greedy") {
     if (sorted[0] - sorted[1] < 1e-2f) continue;  // gap / T must be large: exp(-1e-2 / 1e-4) = e^-100
     CHECK(sampler.sample(row.data(), {.temperature = 1e-4}, gen) ==
           sampler.sample(row.data(), {.temperature = 0.0}, gen));
+    ++compared;
   }
+  // The rows with a near-tie at the top are left out; most rows must remain, or the test tests little.
+  CAPTURE(compared);
+  CHECK(compared >= 150);
 }
 
 TEST_CASE("a -inf logit is never drawn; NaN, +inf, an all -inf row and bad options are errors") {

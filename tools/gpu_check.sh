@@ -51,6 +51,8 @@ step() {  # step NAME LOGFILE COMMAND...: runs the command (at most step_limit s
   local rc=${PIPESTATUS[0]} verdict=ok
   ((rc == 124 || rc == 137)) && verdict="STOPPED at the ${step_limit} s limit"
   ((rc != 0 && rc != 124 && rc != 137)) && verdict="FAILED ($rc)"
+  # 77: tests skipped (tests/test_skip.hpp), e.g. a GPU run where the device is not visible.
+  ((rc == 77)) && verdict="FAILED: tests SKIPPED (exit 77; is the GPU visible?)"
   summary+=("$(printf '%-52s %s (%d s)' "$name" "$verdict" $((SECONDS - t0)))")
   ((rc == 0)) || failed+=("$name")
   return "$rc"

@@ -26,14 +26,10 @@ endfunction()
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
+include("${CMAKE_CURRENT_LIST_DIR}/toolchain_args.cmake")
 set(configure_args -S "${CONSUMER_SOURCE_DIR}"
   "-DCHORD_CONSUMER_MODE=${CHORD_CONSUMER_MODE}")
-if(GENERATOR)
-  list(APPEND configure_args -G "${GENERATOR}")
-endif()
-if(CXX_COMPILER)
-  list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
-endif()
+chord_append_toolchain_args(configure_args)
 
 if(CHORD_CONSUMER_MODE STREQUAL "package")
   set(prefix "${WORK_DIR}/prefix")
