@@ -125,6 +125,27 @@ std::string reading_notes(const std::vector<Result>& results, bool quick, int64_
   return notes;
 }
 
+// The table as JSON, for programs (the example's test, tables over seeds):
+// {"preset": "quick", "seed": 1, "steps": 30, "methods": [{"name": "base policy", "seconds": 0,
+//   "splits": {"id": {"pass@1": 0.105, "pass@k": 0.312, "k": 4}, ...}}, ...]}
+io::Json results_json(const std::vector<Result>& results, const Options& opt, int64_t steps, int64_t k) {
+  io::Json::Array methods;
+  for (const Result& r : results) {
+    io::Json::Object splits;
+    for (const auto& s : r.scores)
+      splits.emplace_back(s.name, io::Json(io::Json::Object{{"pass@1", io::Json(s.pass_at_1)},
+                                                            {"pass@k", io::Json(s.pass_at_k)},
+                                                            {"k", io::Json(k)},
+                                                            {"malformed", io::Json(s.malformed)}}));
+    methods.emplace_back(io::Json::Object{
+        {"name", io::Json(r.name)}, {"seconds", io::Json(r.seconds)}, {"splits", io::Json(std::move(splits))}});
+  }
+  return io::Json(io::Json::Object{{"preset", io::Json(opt.quick ? "quick" : "default")},
+                                   {"seed", io::Json(static_cast<double>(opt.seed))},
+                                   {"steps", io::Json(steps)},
+                                   {"methods", io::Json(std::move(methods))}});
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -204,6 +225,7 @@ int run(int argc, char** argv) {
                                " problems per family and split, sampled at temperature 1.\n\n" + table.str() +
                                "\n" + reading_notes(results, opt.quick, steps);
     io::write_text_file_atomically(opt.out + "/results.md", report);
+    io::write_text_file_atomically(opt.out + "/results.json", results_json(results, opt, steps, eval.k).dump() + "\n");
     std::printf("\n%s\n", report.c_str());
 
     std::vector<io::Panel> panels;

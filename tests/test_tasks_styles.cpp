@@ -1,8 +1,10 @@
 // Addition's expert styles (AdditionStyle) and carry chains: hand-worked examples in each style,
 // the default unchanged, the verifier accepting every style, the length bound reached exactly, and
-// the carry-chain length.
+// the carry-chain length. The suite's train_on_ood and the pretraining corpus's expert_fraction.
 
 #include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
 
 #include "test_util.hpp"
@@ -73,4 +75,54 @@ TEST_CASE("tasks: carry chains") {
   CHECK(add.carry_chain("347+285=") == 2);
   CHORD_CHECK_ERROR(add.carry_chain("34+285="), "is not of the form");
   CHORD_CHECK_ERROR(carry_chain_length("12", "3"), "differ in length");
+}
+
+TEST_CASE("tasks: train_on_ood puts the OOD difficulties in the training stream, not in the corpus") {
+  const auto make = [](bool on_ood) {
+    return TaskSuite({std::make_shared<Sort>()}, std::make_shared<Reverse>(),
+                     {.seed = 3, .test_size = 20, .ood_size = 20, .retention_size = 20, .train_on_ood = on_ood});
+  };
+  const TaskSuite plain = make(false), wide = make(true);
+  CHECK(plain.test_ood() == wide.test_ood());  // the splits do not depend on the option
+  Generator g = wide.train_generator();
+  std::set<int> seen;
+  for (const Problem& p : wide.train_batch(400, g)) {
+    seen.insert(p.difficulty);
+    CHECK_FALSE(wide.is_held_out(p.prompt));
+  }
+  CHECK(seen == std::set<int>{3, 4, 5, 6, 7, 8});
+  Generator g_plain = plain.train_generator();
+  for (const Problem& p : plain.train_batch(200, g_plain)) CHECK(Sort().id_difficulties().contains(p.difficulty));
+  // The pretraining corpus stays on the ID difficulties, and is the same as without the option.
+  Generator c1 = plain.pretrain_generator(), c2 = wide.pretrain_generator();
+  const auto a = plain.pretrain_corpus(300, c1), b = wide.pretrain_corpus(300, c2);
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].text() == b[i].text());
+    if (a[i].problem.family == "sort") CHECK(Sort().id_difficulties().contains(a[i].problem.difficulty));
+  }
+}
+
+TEST_CASE("tasks: the pretraining corpus's expert_fraction") {
+  const TaskSuite suite = TaskSuite::standard({.seed = 5, .test_size = 20, .ood_size = 20, .retention_size = 20});
+  // 0 (the default) draws nothing extra: the corpus is today's.
+  Generator g1 = suite.pretrain_generator(), g2 = suite.pretrain_generator();
+  const auto a = suite.pretrain_corpus(200, g1), b = suite.pretrain_corpus(200, g2, {.expert_fraction = 0.0});
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].text() == b[i].text());
+  // 0.5: about half the post-training-family examples are in the expert style, and all of those correct.
+  Generator g3 = suite.pretrain_generator();
+  int expert = 0, family = 0;
+  for (const Example& e : suite.pretrain_corpus(2000, g3, {.expert_fraction = 0.5})) {
+    if (e.problem.family == "reverse") {
+      CHECK(e.response == suite.base_solution(e.problem));
+      continue;
+    }
+    ++family;
+    if (e.response == suite.expert_solution(e.problem)) ++expert;
+    else CHECK(e.response[0] == kAnswerMarker);  // otherwise the base style
+  }
+  CHECK(expert > family * 2 / 5);
+  CHECK(expert < family * 3 / 5);
+  Generator g4 = suite.pretrain_generator();
+  CHORD_CHECK_ERROR(suite.pretrain_corpus(1, g4, {.expert_fraction = 1.5}), "expert_fraction 1.5 is not in [0, 1]");
 }

@@ -18,7 +18,7 @@
 //   cycle through each range, so every difficulty gets its share. No prompt occurs twice in or across
 //   the splits;
 // - a training stream (train_batch / sample_train): a family uniformly, then a difficulty uniformly
-//   in its ID range, then a problem; any prompt of a test split is rejected and redrawn, so the
+//   in its ID range (in its ID and OOD ranges with SuiteOptions::train_on_ood), then a problem; any prompt of a test split is rejected and redrawn, so the
 //   splits never overlap training;
 // - a pretraining corpus for the base policy (pretrain_corpus), see PretrainOptions.
 //
@@ -50,6 +50,10 @@ struct SuiteOptions {
   int64_t test_size = 100;       // "id" split: problems per post-training family
   int64_t ood_size = 100;        // "ood" split: problems per post-training family
   int64_t retention_size = 100;  // "retention" split: problems of the held-out skill
+  // The post-training stream's difficulties: false = each family's ID range (the default); true =
+  // its ID and OOD ranges together (uniform over the difficulties of both), so that the OOD split
+  // is a hard slice of the training distribution (the base policy's corpus stays on the ID range).
+  bool train_on_ood = false;
 };
 
 // The base policy's pretraining data. Partial competence comes from near-miss answers: a fraction
@@ -64,6 +68,10 @@ struct SuiteOptions {
 struct PretrainOptions {
   double wrong_fraction = 0.3;    // share of post-training-family examples with a wrong answer
   double retention_share = 0.25;  // share of the corpus from the held-out skill
+  // Share of post-training-family examples written in the EXPERT style (always correct), drawn
+  // before the near-miss choice: a base policy that has seen the expert's style a little, as a
+  // pretrained model has seen some reasoning. 0 (the default) draws nothing extra.
+  double expert_fraction = 0.0;
 };
 
 // A prompt with a response (no EOS: the model layer appends it).
@@ -143,10 +151,11 @@ class TaskSuite {
   Generator train_generator() const { return Generator(stream_seed(kStreamTrain)); }
 
   // One training problem: a post-training family, an ID difficulty, never a held-out prompt.
+  // With SuiteOptions::train_on_ood, the difficulty is uniform over the ID and OOD ranges together.
   Problem sample_train(Generator& gen) const {
     const Task& family = *train_tasks_[static_cast<std::size_t>(
         gen.randint(0, static_cast<int64_t>(train_tasks_.size())))];
-    return draw_fresh(family, gen);
+    return draw_fresh(family, gen, options_.train_on_ood);
   }
 
   std::vector<Problem> train_batch(int64_t count, Generator& gen) const {
@@ -167,6 +176,8 @@ class TaskSuite {
           "wrong_fraction ", options.wrong_fraction, " is not in [0, 1]");
     check(options.retention_share >= 0.0 && options.retention_share <= 1.0, "TaskSuite::pretrain_corpus",
           "retention_share ", options.retention_share, " is not in [0, 1]");
+    check(options.expert_fraction >= 0.0 && options.expert_fraction <= 1.0, "TaskSuite::pretrain_corpus",
+          "expert_fraction ", options.expert_fraction, " is not in [0, 1]");
     std::vector<Example> corpus;
     corpus.reserve(static_cast<std::size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
@@ -176,8 +187,13 @@ class TaskSuite {
         corpus.push_back({std::move(problem), std::move(response)});
         continue;
       }
-      Problem problem = sample_train(gen);
+      Problem problem = sample_pretrain(gen);
       const Task& family = task(problem.family);
+      if (options.expert_fraction > 0.0 && gen.uniform() < options.expert_fraction) {
+        std::string response = family.expert_solution(problem);
+        corpus.push_back({std::move(problem), std::move(response)});
+        continue;
+      }
       std::string response = gen.uniform() < options.wrong_fraction
                                  ? Task::base_response(family.wrong_answer(problem, gen))
                                  : family.base_solution(problem);
@@ -249,15 +265,29 @@ class TaskSuite {
     }
   }
 
-  // A problem of `task` at a uniform ID difficulty that is not held out.
-  Problem draw_fresh(const Task& task, Generator& gen) const {
-    const DifficultyRange range = task.id_difficulties();
+  // A pretraining problem: a post-training family at an ID difficulty (whatever train_on_ood says).
+  Problem sample_pretrain(Generator& gen) const {
+    const Task& family = *train_tasks_[static_cast<std::size_t>(
+        gen.randint(0, static_cast<int64_t>(train_tasks_.size())))];
+    return draw_fresh(family, gen);
+  }
+
+  // A problem of `task` at a uniform ID difficulty (with_ood: uniform over the ID and OOD
+  // difficulties together) that is not held out.
+  Problem draw_fresh(const Task& task, Generator& gen, bool with_ood = false) const {
+    const DifficultyRange id = task.id_difficulties(), ood = task.ood_difficulties();
     for (int attempt = 1;; ++attempt) {
-      const int difficulty = static_cast<int>(gen.randint(range.lo, static_cast<int64_t>(range.hi) + 1));
+      int difficulty = 0;
+      if (!with_ood) {
+        difficulty = static_cast<int>(gen.randint(id.lo, static_cast<int64_t>(id.hi) + 1));
+      } else {
+        const int pick = static_cast<int>(gen.randint(0, id.count() + ood.count()));
+        difficulty = pick < id.count() ? id.lo + pick : ood.lo + (pick - id.count());
+      }
       Problem problem = task.generate(gen, difficulty);
       if (!is_held_out(problem.prompt)) return problem;
       check(attempt < kMaxAttempts, "TaskSuite", "every one of ", kMaxAttempts, " draws of '", task.name(),
-            "' problems was a held-out test prompt: the test splits cover its ID difficulties ", range.str());
+            "' problems was a held-out test prompt: the test splits cover its ID difficulties ", id.str());
     }
   }
 
