@@ -18,8 +18,8 @@
 //   cycle through each range, so every difficulty gets its share. No prompt occurs twice in or across
 //   the splits;
 // - a training stream (train_batch / sample_train): a family uniformly, then a difficulty uniformly
-//   in its ID range (in its ID and OOD ranges with SuiteOptions::train_on_ood), then a problem; any prompt of a test split is rejected and redrawn, so the
-//   splits never overlap training;
+//   in its ID range (in its ID and OOD ranges with SuiteOptions::train_on_ood), then a problem;
+//   any prompt of a test split is rejected and redrawn, so the splits never overlap training;
 // - a pretraining corpus for the base policy (pretrain_corpus), see PretrainOptions.
 //
 // Determinism: each use draws from its own generator, seeded from (seed, use) (seed separation), so
