@@ -236,9 +236,11 @@ TEST_CASE("a -inf logit is never drawn; NaN, +inf, an all -inf row and bad optio
   CHORD_CHECK_ERROR(TokenSampler<float>(0), "vocab_size");
 }
 
-TEST_CASE("the sampler's row log-prob is bit-identical to token_log_probs of the same row (the trainer's op)") {
-  // generate.hpp records lp through cpu::log_softmax_row_stats + cpu::log_prob_at; the trainer
-  // calls token_log_probs on [N, L, V]. Same logits -> the same bits, so rho = 1 exactly.
+TEST_CASE("the row kernels generate records lp with give token_log_probs' bits on the same logits") {
+  // A check of two code paths, not of generate itself: generate.hpp records lp through
+  // cpu::log_softmax_row_stats + cpu::log_prob_at; the trainer calls token_log_probs on [N, L, V].
+  // On the same logits they must agree bit for bit. (generate's own records, from KV-cache
+  // logits, are checked against a full recompute in the next test, within rounding.)
   Generator gen(11);
   const int64_t rows = 6, V = 37;
   const auto logits = Tensor<float>::randn({rows, V}, gen, 0.0f, 3.0f);
