@@ -214,7 +214,7 @@ struct CheckpointFiles {
   std::string weights;                     // the .safetensors file
   std::optional<std::string> config;       // the config file, when there is one
   std::string config_expected;             // for the message when there is none
-  std::vector<std::string> tokenizers;     // chord tokenizer files to try, in order
+  std::string tokenizer;                   // chord's tokenizer file, loaded when present
   std::optional<std::string> hf_tokenizer;  // a file that may be HF's tokenizer: skipped when unreadable
 };
 
@@ -226,7 +226,7 @@ inline CheckpointFiles checkpoint_files(const std::string& path) {
     const std::string config = stem_of(path) + ".config.json";
     if (is_file(config)) files.config = config;
     files.config_expected = "'" + config + "'";
-    files.tokenizers = {tokenizer_path_for(path)};
+    files.tokenizer = tokenizer_path_for(path);
     return files;
   }
   files.weights = join(path, "model.safetensors");
@@ -241,38 +241,44 @@ inline CheckpointFiles checkpoint_files(const std::string& path) {
   for (const char* name : {"config.json", "model.config.json"})  // HF's name first
     if (!files.config && is_file(join(path, name))) files.config = join(path, name);
   files.config_expected = "'" + join(path, "config.json") + "' or '" + join(path, "model.config.json") + "'";
-  files.tokenizers = {join(path, "model.tokenizer.json")};
+  files.tokenizer = join(path, "model.tokenizer.json");
   files.hf_tokenizer = join(path, "tokenizer.json");
   return files;
 }
 
+// Parses the JSON text of a model config; the error says "<what> is not valid JSON".
+inline Json parse_config_json(const std::string& text, const std::string& what) {
+  try {
+    return Json::parse(text);
+  } catch (const Error& e) {
+    fail("load_gpt", what, " is not valid JSON: ", e.what());
+  }
+}
+
+// A checkpoint's config, and where it was read (for messages that name it).
+struct ResolvedConfig {
+  nn::GPTConfig config;
+  std::string where;
+};
+
 // The config of a checkpoint: its chord_config metadata and its config file, which must agree when
-// both exist.
-inline nn::GPTConfig resolve_config(const SafetensorsFile& weights, const CheckpointFiles& files) {
-  std::optional<nn::GPTConfig> from_metadata, from_file;
-  const std::string metadata_where = "the chord_config metadata of '" + weights.path() + "'";
+// both exist; the metadata wins.
+inline ResolvedConfig resolve_config(const SafetensorsFile& weights, const CheckpointFiles& files) {
+  std::optional<ResolvedConfig> from_metadata, from_file;
   if (auto it = weights.metadata().find("chord_config"); it != weights.metadata().end()) {
-    Json j;
-    try {
-      j = Json::parse(it->second);
-    } catch (const Error& e) {
-      fail("load_gpt", metadata_where, " is not valid JSON: ", e.what());
-    }
-    from_metadata = config_from_json(j, metadata_where);
+    const std::string where = "the chord_config metadata of '" + weights.path() + "'";
+    from_metadata = ResolvedConfig{config_from_json(parse_config_json(it->second, where), where), where};
   }
   if (files.config) {
     const std::string where = "'" + *files.config + "'";
-    Json j;
-    try {
-      j = Json::parse(read_file(*files.config, "load_gpt"));
-    } catch (const Error& e) {
-      fail("load_gpt", "the model config ", where, " is not valid JSON: ", e.what());
-    }
-    from_file = config_from_json(j, where);
+    from_file = ResolvedConfig{
+        config_from_json(parse_config_json(read_file(*files.config, "load_gpt"), "the model config " + where), where),
+        where};
   }
   if (from_metadata && from_file) {
-    const std::string difference = first_difference(*from_metadata, *from_file);
-    check(difference.empty(), "load_gpt", metadata_where, " and '", *files.config, "' disagree on ", difference);
+    const std::string difference = first_difference(from_metadata->config, from_file->config);
+    check(difference.empty(), "load_gpt", from_metadata->where, " and ", from_file->where, " disagree on ",
+          difference);
   }
   if (from_metadata) return *from_metadata;
   if (from_file) return *from_file;
@@ -363,8 +369,7 @@ void load_weights(const SafetensorsFile& file, nn::GPT<T>& model) {
 // The tokenizer beside the weights: chord's files must load; a file that may be HF's is skipped
 // when it is not in chord's format.
 inline std::optional<Tokenizer> load_tokenizer(const CheckpointFiles& files) {
-  for (const std::string& path : files.tokenizers)
-    if (is_file(path)) return Tokenizer::load(path);
+  if (is_file(files.tokenizer)) return Tokenizer::load(files.tokenizer);
   if (files.hf_tokenizer && is_file(*files.hf_tokenizer)) {
     try {
       return Tokenizer::load(*files.hf_tokenizer);
@@ -438,7 +443,7 @@ struct LoadedGPT {
 inline nn::GPTConfig load_gpt_config(const std::string& path) {
   namespace d = gpt_checkpoint_detail;
   const d::CheckpointFiles files = d::checkpoint_files(path);
-  return d::resolve_config(SafetensorsFile::read(files.weights), files);
+  return d::resolve_config(SafetensorsFile::read(files.weights), files).config;
 }
 
 // Reads the weights of a checkpoint (a .safetensors file or a directory) into an existing model of
@@ -456,13 +461,10 @@ LoadedGPT<T> load_gpt(const std::string& path) {
   namespace d = gpt_checkpoint_detail;
   const d::CheckpointFiles files = d::checkpoint_files(path);
   const SafetensorsFile weights = SafetensorsFile::read(files.weights);
-  const nn::GPTConfig config = d::resolve_config(weights, files);
-  const bool from_metadata = weights.metadata().count("chord_config") != 0;
-  const std::string config_where =
-      from_metadata ? "the chord_config metadata of '" + files.weights + "'" : "'" + *files.config + "'";
-  d::check_config_matches_tensors(weights, config, config_where);
+  const d::ResolvedConfig config = d::resolve_config(weights, files);
+  d::check_config_matches_tensors(weights, config.config, config.where);
   LoadedGPT<T> out;
-  out.model = std::make_unique<nn::GPT<T>>(config);
+  out.model = std::make_unique<nn::GPT<T>>(config.config);
   d::load_weights(weights, *out.model);
   out.tokenizer = d::load_tokenizer(files);
   return out;
