@@ -495,6 +495,309 @@ TEST_CASE("plot errors: empty path, mismatched lengths, bad sizes, log of non-po
   CHORD_CHECK_ERROR(save_line_plot(plot_temp_path("no_such_dir") + "/x.png", ok), "cannot open");
 }
 
+// ---- bands and reference lines ---------------------------------------------------
+
+namespace {
+
+// What Image::blend makes of `under` painted over with c at opacity alpha.
+Rgb blended(Rgb under, Rgb c, double alpha) {
+  auto mix = [alpha](std::uint8_t u, std::uint8_t o) {
+    return static_cast<std::uint8_t>(std::lround(u + (o - u) * alpha));
+  };
+  return {mix(under.r, c.r), mix(under.g, c.g), mix(under.b, c.b)};
+}
+
+constexpr double kBand = 0.2;  // plot.hpp's detail::kBandAlpha, restated: the tests pin it
+
+// The pixel holding the data point (x, y) in `with` is the one in `without`,
+// tinted with c at the band's opacity.
+bool tinted(const Image& with, const Image& without, const PlotLayout& L, double x, double y, Rgb c) {
+  return pixel_at(with, L, x, y) == blended(pixel_at(without, L, x, y), c, kBand);
+}
+
+// FNV-1a of the pixels.
+std::uint64_t pixel_hash(const Image& img) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (std::uint8_t b : img.pixels) {
+    h ^= b;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("plot bands: shaded in the series' colour between lower and upper, the pixels outside untouched") {
+  const Series line{.x = {0, 10}, .y = {1, 1.2}};
+  Series banded = line;
+  banded.lower = {0.4, 0.8};
+  banded.upper = {1.4, 1.8};
+  const PlotOptions opt{.y_min = 0, .y_max = 2, .line_width = 3, .antialias = false, .legend = false};
+  const Image plain = render_line_plot({line}, opt), img = render_line_plot({banded}, opt);
+  const PlotLayout L = layout_line_plot({banded}, opt);
+  // On white, away from the line: the series' colour at 20%.
+  const Rgb light = blended({255, 255, 255}, kPalette[0], kBand);
+  CHECK(light == Rgb{210, 228, 240});
+  for (double x : {1.3, 3.3, 5.3, 7.3, 9.3}) {
+    const double lo = 0.4 + 0.04 * x, hi = 1.4 + 0.04 * x, mid = 1 + 0.02 * x;
+    INFO("x = " << x);
+    CHECK(tinted(img, plain, L, x, (lo + mid) / 2, kPalette[0]));
+    CHECK(tinted(img, plain, L, x, (mid + hi) / 2, kPalette[0]));
+    CHECK(pixel_at(img, L, x, (lo + mid) / 2) != pixel_at(plain, L, x, (lo + mid) / 2));
+    CHECK(pixel_at(img, L, x, mid) == kPalette[0]);  // the line on top, at full colour
+    CHECK(pixel_at(img, L, x, lo - 0.05) == pixel_at(plain, L, x, lo - 0.05));
+    CHECK(pixel_at(img, L, x, hi + 0.05) == pixel_at(plain, L, x, hi + 0.05));
+  }
+  // Every pixel of the plot area more than a pixel inside the band is tinted,
+  // every one more than a pixel outside it is as without the band.
+  std::size_t inside = 0, outside = 0, wrong = 0;
+  const double span = L.right - L.left - 2 * L.inset;
+  for (int c = L.left; c < L.right; ++c) {
+    const double x = L.x_lo + (c + 0.5 - L.left - L.inset) / span * (L.x_hi - L.x_lo);
+    const double one_px = (L.x_hi - L.x_lo) / span;
+    for (int r = L.top; r < L.bottom; ++r) {
+      const double cy = r + 0.5;
+      bool in = false, out = x < -one_px || x > 10 + one_px;
+      if (x > one_px && x < 10 - one_px) {
+        const double y_lo = L.py(0.4 + 0.04 * x), y_hi = L.py(1.4 + 0.04 * x);  // y_lo below y_hi on screen
+        in = cy > y_hi + 1 && cy < y_lo - 1;
+        out = cy < y_hi - 1 || cy > y_lo + 1;
+      }
+      if (in) {
+        ++inside;
+        wrong += img.at(c, r) != blended(plain.at(c, r), kPalette[0], kBand);
+      } else if (out) {
+        ++outside;
+        wrong += img.at(c, r) != plain.at(c, r);
+      }
+    }
+  }
+  CHECK(inside > 50000);
+  CHECK(outside > 50000);
+  CHECK(wrong == 0);
+  // Nothing outside the plot area changed.
+  std::size_t changed = 0;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      if (x < L.left || x >= L.right || y < L.top || y >= L.bottom) changed += img.at(x, y) != plain.at(x, y);
+  CHECK(changed == 0);
+}
+
+TEST_CASE("plot bands: under every curve, broken at non-finite points, smoothed like the curve") {
+  const PlotOptions opt{.y_min = 0, .y_max = 2, .line_width = 3, .antialias = false, .legend = false};
+  // The second series' band covers the first series' line: the line stays on top.
+  const std::vector<Series> plain = {{.x = {0, 10}, .y = {1, 1}}, {.x = {0, 10}, .y = {0.3, 0.3}}};
+  std::vector<Series> banded = plain;
+  banded[1].lower = {0.6, 0.6};
+  banded[1].upper = {1.4, 1.4};
+  Image img = render_line_plot(banded, opt), without = render_line_plot(plain, opt);
+  PlotLayout L = layout_line_plot(banded, opt);
+  for (double x : {1.3, 5.3, 8.3}) {
+    INFO("x = " << x);
+    CHECK(pixel_at(img, L, x, 1) == kPalette[0]);
+    CHECK(tinted(img, without, L, x, 0.8, kPalette[1]));
+    CHECK(tinted(img, without, L, x, 1.2, kPalette[1]));
+    CHECK(pixel_at(img, L, x, 0.3) == kPalette[1]);
+  }
+
+  // A non-finite lower, upper or x breaks the band around that point; the line is not affected.
+  const Series line{.x = {0, 1, 2, 3, 4, 5, 6}, .y = {1, 1, 1, 1, 1, 1, 1}};
+  Series gaps = line;
+  gaps.lower = {0.5, 0.5, kNaN, 0.5, 0.5, 0.5, 0.5};
+  gaps.upper = {1.5, 1.5, 1.5, 1.5, kInf, 1.5, 1.5};
+  img = render_line_plot({gaps}, opt);
+  without = render_line_plot({line}, opt);
+  L = layout_line_plot({gaps}, opt);
+  for (double x : {0.5, 0.95, 5.1, 5.5}) {
+    INFO("x = " << x);
+    CHECK(tinted(img, without, L, x, 0.75, kPalette[0]));
+  }
+  for (double x : {1.5, 2.0, 2.5, 2.9, 3.1, 4.0, 4.5}) {
+    INFO("x = " << x);
+    CHECK(pixel_at(img, L, x, 0.75) == pixel_at(without, L, x, 0.75));
+  }
+  // Point 3 has no band neighbours: one column, at its x.
+  CHECK(tinted(img, without, L, 3, 0.75, kPalette[0]));
+  CHECK(tinted(img, without, L, 3, 1.25, kPalette[0]));
+  CHECK(pixel_at(img, L, 3, 1.75) == pixel_at(without, L, 3, 1.75));
+  CHECK(pixel_at(img, L, 1, 1) == kPalette[0]);
+
+  // Smoothing: lower jumps from 0.2 to 0.9 at the last point. The EMA (weight
+  // 0.9) takes it only to 0.371, so at x = 3.9 the smoothed band reaches down
+  // to 0.354 and covers y = 0.6, which the raw band (down to 0.83) does not.
+  const Series flat{.x = {0, 1, 2, 3, 4}, .y = {1, 1, 1, 1, 1}};
+  Series jump = flat;
+  jump.lower = {0.2, 0.2, 0.2, 0.2, 0.9};
+  jump.upper = {1.2, 1.2, 1.2, 1.2, 1.2};
+  CHECK(ema(jump.lower, 0.9)[4] == doctest::Approx(0.3709).epsilon(1e-3));
+  PlotOptions smooth = opt;
+  smooth.smoothing = 0.9;
+  L = layout_line_plot({jump}, smooth);
+  CHECK(tinted(render_line_plot({jump}, smooth), render_line_plot({flat}, smooth), L, 3.9, 0.6, kPalette[0]));
+  CHECK(pixel_at(render_line_plot({jump}, opt), L, 3.9, 0.6) == pixel_at(render_line_plot({flat}, opt), L, 3.9, 0.6));
+  CHECK(tinted(render_line_plot({jump}, opt), render_line_plot({flat}, opt), L, 3.9, 0.9, kPalette[0]));
+}
+
+TEST_CASE("plot bands: the y range takes in the band, and its x values; bad bands are errors") {
+  const Series line{.label = "mean", .x = {0, 1, 2}, .y = {1, 1, 1}};
+  Series wide = line;
+  wide.lower = {0, -3, 0};
+  wide.upper = {2, 5, 2};
+  const PlotLayout plain = layout_line_plot({line}), L = layout_line_plot({wide});
+  CHECK(plain.y_lo > 0);
+  CHECK(plain.y_hi < 2);
+  CHECK(L.y_lo < -3);
+  CHECK(L.y_hi > 5);
+  CHECK(L.py(-3) <= L.bottom - L.inset);
+  CHECK(L.py(5) >= L.top + L.inset);
+  CHECK(!is_background(pixel_at(render_line_plot({wide}), L, 1, 4.5)));
+  // Band points count where x, lower and upper are finite, whatever y is.
+  Series reach = line;
+  reach.y = {1, 1, kNaN};
+  reach.lower = {0.5, kNaN, 0.5};
+  reach.upper = {1.5, 1e300, 7};
+  const PlotLayout R = layout_line_plot({reach});
+  CHECK(layout_line_plot({Series{.x = reach.x, .y = reach.y}}).x_hi == 1);
+  CHECK(R.x_hi == 2);
+  CHECK(R.y_hi > 7);
+  CHECK(R.y_hi < 8);  // 1e300 sits at a point whose lower is NaN: not part of the band
+  // Log axis: the band's values must be positive like y.
+  Series logband = line;
+  logband.lower = {0.5, 0.1, 0.5};
+  logband.upper = {2, 100, 2};
+  const PlotLayout G = layout_line_plot({logband}, {.log_y = true});
+  CHECK(G.y_lo < 0.1);
+  CHECK(G.y_hi > 100);
+
+  Series bad = line;
+  bad.label = "seeds";
+  bad.lower = {0, 1};
+  bad.upper = {2, 3};
+  CHORD_CHECK_ERROR(render_line_plot({line, bad}), "series 1 ('seeds') has 3 x values but a band of 2 lower and 2 upper values");
+  bad.lower = {};
+  bad.upper = {2, 3, 4};
+  CHORD_CHECK_ERROR(render_line_plot({bad}), "series 0 ('seeds') has 3 x values but a band of 0 lower and 3 upper values");
+  CHORD_CHECK_ERROR(save_plot_grid(plot_temp_path("bad_band.png"), {{.series = {line, bad}}}), "a band of 0 lower");
+  logband.lower = {0.5, 0, 0.5};
+  CHORD_CHECK_ERROR(render_line_plot({logband}, {.log_y = true}), "log_y: series 0 ('mean') has lower[1] = 0 <= 0");
+  logband.lower = {0.5, 0.5, 0.5};
+  logband.upper = {2, -1, 2};
+  CHORD_CHECK_ERROR(render_line_plot({logband}, {.log_y = true}), "log_y: series 0 ('mean') has upper[1] = -1 <= 0");
+  logband.upper = {2, kNaN, 2};  // non-finite: skipped, not an error
+  CHECK_NOTHROW(render_line_plot({logband}, {.log_y = true}));
+}
+
+TEST_CASE("plot reference lines: dashed at their row under the curves, labelled at the right end, in the y range") {
+  const Rgb magenta{200, 0, 200};
+  // A curve on the line's left half; another one sets the x range and stays high.
+  const std::vector<Series> series = {{.x = {0, 5}, .y = {0.5, 0.5}}, {.x = {0, 10}, .y = {1.5, 2}}};
+  PlotOptions opt{.line_width = 3, .antialias = false, .legend = false,
+                  .reference_lines = {{.y = 0.5, .label = "base policy"}, {.y = 0.2, .color = magenta}}};
+  const Image img = render_line_plot(series, opt);
+  const PlotLayout L = layout_line_plot(series, opt);
+  CHECK(layout_line_plot(series, {.line_width = 3}).y_lo > 0.2);
+  CHECK(L.y_lo < 0.2);  // the range takes in the lower line
+  const Rgb grey = chord::io::detail::kReference;
+
+  const int row = static_cast<int>(std::floor(L.py(0.5)));
+  // Left half: under the curve, which keeps its colour.
+  for (int x = static_cast<int>(L.px(0)) + 2; x < static_cast<int>(L.px(5)) - 2; ++x) CHECK(img.at(x, row) == kPalette[0]);
+  // Right half: dashes, 6 pixels on, 4 off, and nothing in the rows beside them.
+  const int x0 = static_cast<int>(L.px(5)) + 3;
+  int on = 0, runs = 0, longest = 0, run = 0;
+  for (int x = x0; x < L.right; ++x) {
+    const bool dash = img.at(x, row) == grey;
+    on += dash;
+    runs += dash && run == 0;
+    run = dash ? run + 1 : 0;
+    longest = std::max(longest, run);
+    CHECK(img.at(x, row - 1) != grey);
+    CHECK(img.at(x, row + 1) != grey);
+  }
+  const int width = L.right - x0;
+  CHECK(on > width / 2);
+  CHECK(on < width * 7 / 10);
+  CHECK(longest == 6);
+  CHECK(runs >= width / 10 - 1);
+
+  // The label: right-aligned 4 pixels before the frame, its glyphs' bottom row 1 pixel above the line.
+  const int tw = text_width("base policy"), gh = font::kGlyphHeight;
+  int font_pixels = 0;
+  font::for_each_pixel("base policy", [&](int, int) { ++font_pixels; });
+  int label = 0;
+  for (int y = row - 1 - gh; y < row - 1; ++y)
+    for (int x = L.right - 4 - tw; x < L.right - 4; ++x) label += img.at(x, y) == grey;
+  CHECK(label == font_pixels);
+  int in_row1 = 0;
+  for (int x = L.left; x < L.right; ++x) in_row1 += img.at(x, row) == grey;
+  CHECK(count_color(img, grey) == static_cast<std::size_t>(in_row1 + label));  // nothing else is grey
+
+  // An own colour; no label, no text.
+  const int row2 = static_cast<int>(std::floor(L.py(0.2)));
+  const auto [run2, at2] = longest_run(img, magenta);
+  CHECK(at2 == row2);
+  CHECK(run2 == 6);
+  std::size_t in_row = 0;
+  for (int x = L.left; x < L.right; ++x) in_row += img.at(x, row2) == magenta;
+  CHECK(in_row == count_color(img, magenta));
+  CHECK(in_row > static_cast<std::size_t>(L.right - L.left) / 2);
+
+  // A fixed y range that leaves a line out draws neither it nor its label, even
+  // when the label would reach into the plot area.
+  opt.y_min = 1;
+  opt.y_max = 3;
+  opt.reference_lines = {{.y = 0.97, .label = "below"}, {.y = 3.03, .label = "above", .color = magenta}};
+  const Image out = render_line_plot(series, opt);
+  CHECK(count_color(out, grey) == 0);
+  CHECK(count_color(out, magenta) == 0);
+  // No room above the line for the label: it goes below.
+  opt.y_min = 0;
+  opt.y_max = 2;
+  opt.reference_lines = {{.y = 1.99, .label = "top"}};
+  const Image top = render_line_plot(series, opt);
+  const PlotLayout T = layout_line_plot(series, opt);
+  const int trow = static_cast<int>(std::floor(T.py(1.99)));
+  std::size_t above = 0, below = 0;
+  for (int y = T.top; y < T.bottom; ++y)
+    for (int x = T.right - 4 - text_width("top"); x < T.right - 4; ++x)
+      (y < trow ? above : below) += y != trow && top.at(x, y) == grey;
+  CHECK(above == 0);
+  CHECK(below > 10);
+
+  CHORD_CHECK_ERROR(render_line_plot(series, {.reference_lines = {{.y = kNaN, .label = "base"}}}),
+                    "reference line 0 ('base') has y = ");
+  CHORD_CHECK_ERROR(render_line_plot(series, {.reference_lines = {{.y = kInf}}}), "not finite");
+  CHORD_CHECK_ERROR(render_line_plot(series, {.log_y = true, .reference_lines = {{.y = 1}, {.y = 0, .label = "zero"}}}),
+                    "log_y: reference line 1 ('zero') has y = 0 <= 0");
+}
+
+TEST_CASE("plot: without bands or reference lines the pixels are what they were") {
+  const std::vector<Series> series = {
+      {.label = "CHORD", .x = {0, 1, 2, 3, 4, 5, 6, 7}, .y = {0.1, 0.4, 0.35, 0.6, kNaN, 0.7, 0.72, 0.8}},
+      {.label = "SFT+RL", .x = {0, 2, 4, 6}, .y = {0.2, 0.3, 0.5, 0.45}}};
+  PlotOptions opt{.title = "pass@1", .x_label = "step", .y_label = "accuracy", .width = 320, .height = 240,
+                  .smoothing = 0.5};
+  const Image img = render_line_plot(series, opt);
+  // The hash of this plot as drawn by plot.hpp before bands and reference lines
+  // existed. A deliberate change of the style changes it: then update it here.
+  CHECK(pixel_hash(img) == 0xe01e13d960c9b61eull);
+
+  // Bands with no finite point and reference lines outside a fixed y range
+  // paint nothing: the same pixels as without them.
+  opt.y_min = 0;
+  opt.y_max = 1;
+  std::vector<Series> empty_bands = series;
+  for (Series& s : empty_bands) {
+    s.lower.assign(s.x.size(), kNaN);
+    s.upper.assign(s.x.size(), 1);
+  }
+  PlotOptions far = opt;
+  far.reference_lines = {{.y = 1.05, .label = "above"}, {.y = -0.05, .label = "below"}};  // just outside
+  const Image fixed = render_line_plot(series, opt);
+  CHECK(render_line_plot(empty_bands, opt).pixels == fixed.pixels);
+  CHECK(render_line_plot(series, far).pixels == fixed.pixels);
+}
+
 // ---- metrics -----------------------------------------------------------------------
 
 TEST_CASE("MetricsLogger writes JSONL and CSV with NaN, infinities and columns that appear late") {

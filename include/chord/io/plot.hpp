@@ -15,6 +15,12 @@
 // without a finite neighbour is drawn as a dot. A constant series gets a range
 // around its value; a plot with no finite point at all shows empty axes.
 //
+// Curves over several seeds: a series may carry a band, `.lower` and `.upper`
+// (one value per x, e.g. the min and max over seeds), shaded faintly in its
+// colour under all curves and smoothed like the curve. `PlotOptions::reference_lines`
+// ({.y = 0.42, .label = "base policy"}) are dashed horizontal lines with a label
+// at the right end. The y range includes both.
+//
 // stb: this header compiles stb_image_write's implementation into every
 // translation unit that includes it, as private `static` functions
 // (STB_IMAGE_WRITE_STATIC), so several .cpp files that include chord link
@@ -318,7 +324,19 @@ inline std::vector<std::string> tick_labels(const Ticks& t) {
 struct Series {
   std::string label{};          // legend text; series without one are left out of the legend
   std::vector<double> x{}, y{}; // same length; non-finite points are skipped
+  // An optional shaded band, e.g. the min and max (or mean -+ std) over seeds:
+  // both empty (no band) or both as long as x. Drawn in the series' colour, faint,
+  // under every curve; a point where x, lower or upper is not finite breaks it.
+  std::vector<double> lower{}, upper{};
   std::optional<Rgb> color{};   // default: kPalette[index % 8]
+};
+
+// A dashed horizontal line across the plot area at y (a baseline, say "base
+// policy"), its label in small text at the right end just above it.
+struct ReferenceLine {
+  double y = 0;
+  std::string label{};
+  std::optional<Rgb> color{};   // default: grey
 };
 
 struct PlotOptions {
@@ -331,6 +349,7 @@ struct PlotOptions {
   bool antialias = true;
   int font_scale = 0;                 // text pixel size; 0 = by image size: max(1, min(width, height) / 500)
   bool legend = true;
+  std::vector<ReferenceLine> reference_lines{};  // dashes under the curves, labels over them
 };
 
 // TensorBoard-style smoothing: the exponential moving average s_t = a s_{t-1} +
@@ -380,6 +399,8 @@ inline constexpr Rgb kTickInk{70, 70, 70};     // tick labels
 inline constexpr Rgb kFrame{90, 90, 90};       // axes box and tick marks
 inline constexpr Rgb kGrid{232, 232, 232};     // grid lines
 inline constexpr Rgb kBackground{255, 255, 255};
+inline constexpr Rgb kReference{110, 110, 110}; // reference lines without a colour of their own
+inline constexpr double kBandAlpha = 0.2;       // a band's opacity: the grid and other bands show through
 
 inline void check_series(const std::vector<Series>& series, const PlotOptions& o) {
   check(o.width > 0 && o.height > 0, "plot", "image size must be positive, got ", o.width, "x", o.height);
@@ -399,11 +420,31 @@ inline void check_series(const std::vector<Series>& series, const PlotOptions& o
     const Series& s = series[i];
     check(s.x.size() == s.y.size(), "plot", "series ", i, " ('", s.label, "') has ", s.x.size(), " x values and ",
           s.y.size(), " y values");
+    const bool band = !s.lower.empty() || !s.upper.empty();
+    check(!band || (s.lower.size() == s.x.size() && s.upper.size() == s.x.size()), "plot", "series ", i, " ('",
+          s.label, "') has ", s.x.size(), " x values but a band of ", s.lower.size(), " lower and ", s.upper.size(),
+          " upper values (a band needs one of each per x)");
     if (o.log_y)
-      for (std::size_t j = 0; j < s.y.size(); ++j)
+      for (std::size_t j = 0; j < s.y.size(); ++j) {
         check(!std::isfinite(s.x[j]) || !std::isfinite(s.y[j]) || s.y[j] > 0, "plot", "log_y: series ", i, " ('",
               s.label, "') has y[", j, "] = ", s.y[j], " <= 0");
+        if (!band) continue;
+        check(!std::isfinite(s.x[j]) || !std::isfinite(s.lower[j]) || s.lower[j] > 0, "plot", "log_y: series ", i,
+              " ('", s.label, "') has lower[", j, "] = ", s.lower[j], " <= 0");
+        check(!std::isfinite(s.x[j]) || !std::isfinite(s.upper[j]) || s.upper[j] > 0, "plot", "log_y: series ", i,
+              " ('", s.label, "') has upper[", j, "] = ", s.upper[j], " <= 0");
+      }
   }
+  for (std::size_t k = 0; k < o.reference_lines.size(); ++k) {
+    const ReferenceLine& r = o.reference_lines[k];
+    check(std::isfinite(r.y), "plot", "reference line ", k, " ('", r.label, "') has y = ", r.y, ", not finite");
+    check(!o.log_y || r.y > 0, "plot", "log_y: reference line ", k, " ('", r.label, "') has y = ", r.y, " <= 0");
+  }
+}
+
+// A band point is drawn where x, lower and upper are all finite.
+inline bool band_point(const Series& s, std::size_t j) {
+  return std::isfinite(s.x[j]) && std::isfinite(s.lower[j]) && std::isfinite(s.upper[j]);
 }
 
 // A range that is never empty: [v - d, v + d] around a single value.
@@ -425,19 +466,33 @@ inline PlotLayout layout_line_plot(const std::vector<Series>& series, const Plot
   L.scale = o.font_scale > 0 ? o.font_scale : std::max(1, std::min(o.width, o.height) / 500);
   const int s = L.scale;
 
-  // Data range over the finite points.
+  // Data range over the finite points, the bands' included. (Smoothed curves
+  // and bands stay inside it: the EMA is a weighted mean of the raw values.)
   double xl = std::numeric_limits<double>::infinity(), xh = -xl, yl = xl, yh = -xl;
   for (const Series& se : series)
     for (std::size_t j = 0; j < se.x.size(); ++j) {
-      if (!std::isfinite(se.x[j]) || !std::isfinite(se.y[j])) continue;
-      xl = std::min(xl, se.x[j]);
-      xh = std::max(xh, se.x[j]);
-      yl = std::min(yl, se.y[j]);
-      yh = std::max(yh, se.y[j]);
+      if (std::isfinite(se.x[j]) && std::isfinite(se.y[j])) {
+        xl = std::min(xl, se.x[j]);
+        xh = std::max(xh, se.x[j]);
+        yl = std::min(yl, se.y[j]);
+        yh = std::max(yh, se.y[j]);
+      }
+      if (!se.lower.empty() && detail::band_point(se, j)) {
+        xl = std::min(xl, se.x[j]);
+        xh = std::max(xh, se.x[j]);
+        yl = std::min({yl, se.lower[j], se.upper[j]});
+        yh = std::max({yh, se.lower[j], se.upper[j]});
+      }
     }
   if (!(xl <= xh)) {  // no finite point
     xl = 0;
     xh = 1;
+  }
+  for (const ReferenceLine& r : o.reference_lines) {
+    yl = std::min(yl, r.y);
+    yh = std::max(yh, r.y);
+  }
+  if (!(yl <= yh)) {  // nothing at all to show
     yl = o.log_y ? 1 : 0;
     yh = o.log_y ? 10 : 1;
   }
@@ -595,6 +650,61 @@ inline void draw_curve(Image& img, const PlotLayout& L, const std::vector<double
   cov.composite(img, color, alpha, ink);
 }
 
+// Shades one series' band: every pixel column whose centre lies between two
+// consecutive band points is filled between lower and upper, both interpolated
+// linearly in pixels (so on a log axis the band's edges are straight, like the
+// curves). The pixels are collected first and blended once, so that segments
+// meeting at a column (or x values out of order) do not darken it. lower above
+// upper is shaded all the same. A band point without band neighbours is one column.
+inline void draw_band(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& lower,
+                      const std::vector<double>& upper, Rgb color) {
+  const int w = L.right - L.left;
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(w) * (L.bottom - L.top), 0);
+  // Pixel positions far outside the plot area (a fixed y range) are clamped before they become ints.
+  auto clamp_y = [&](double v) { return std::clamp(v, L.top - 1.0, L.bottom + 1.0); };
+  auto fill_column = [&](int col, double ya, double yb) {  // rows whose centres lie in [ya, yb]
+    if (col < L.left || col >= L.right) return;
+    if (ya > yb) std::swap(ya, yb);
+    const int r0 = std::max(L.top, static_cast<int>(std::ceil(clamp_y(ya) - 0.5)));
+    const int r1 = std::min(L.bottom - 1, static_cast<int>(std::floor(clamp_y(yb) - 0.5)));
+    for (int r = r0; r <= r1; ++r) mask[static_cast<std::size_t>(r - L.top) * w + (col - L.left)] = 1;
+  };
+  const std::size_t n = xs.size();
+  auto ok = [&](std::size_t j) { return std::isfinite(xs[j]) && std::isfinite(lower[j]) && std::isfinite(upper[j]); };
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!ok(j)) continue;
+    const bool prev = j > 0 && ok(j - 1), next = j + 1 < n && ok(j + 1);
+    if (next) {
+      double xa = L.px(xs[j]), xb = L.px(xs[j + 1]);
+      double la = L.py(lower[j]), lb = L.py(lower[j + 1]), ua = L.py(upper[j]), ub = L.py(upper[j + 1]);
+      if (xa > xb) {
+        std::swap(xa, xb);
+        std::swap(la, lb);
+        std::swap(ua, ub);
+      }
+      const int c0 = std::max(L.left, static_cast<int>(std::ceil(xa - 0.5)));
+      const int c1 = std::min(L.right - 1, static_cast<int>(std::floor(xb - 0.5)));
+      for (int c = c0; c <= c1; ++c) {
+        const double t = xb > xa ? (c + 0.5 - xa) / (xb - xa) : 0.5;
+        fill_column(c, la + t * (lb - la), ua + t * (ub - ua));
+      }
+    } else if (!prev) {
+      fill_column(static_cast<int>(std::floor(L.px(xs[j]))), L.py(lower[j]), L.py(upper[j]));
+    }
+  }
+  for (int y = L.top; y < L.bottom; ++y)
+    for (int x = L.left; x < L.right; ++x)
+      if (mask[static_cast<std::size_t>(y - L.top) * w + (x - L.left)]) img.blend(x, y, color, kBandAlpha);
+}
+
+// The top row of a reference line's dashes (s pixels thick), or nothing when
+// its y lies outside a fixed y range.
+inline std::optional<int> reference_row(const PlotLayout& L, const ReferenceLine& r) {
+  const double y = L.py(r.y);
+  if (!(y >= L.top && y < L.bottom)) return std::nullopt;
+  return static_cast<int>(std::floor(y)) - L.scale / 2;
+}
+
 }  // namespace detail
 
 // Draws the chart into a new image of options.width x options.height.
@@ -613,6 +723,27 @@ inline Image render_line_plot(const std::vector<Series>& series, const PlotOptio
     img.fill_rect(L.left, y, L.right, y + 1, detail::kGrid);
   }
 
+  // Bands, all of them under every curve. With smoothing, lower and upper are
+  // smoothed like y (the same EMA), so that the band follows the smoothed curve
+  // drawn at full colour; there is no faint raw band. Bands do not move the legend.
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const Series& se = series[i];
+    if (se.lower.empty()) continue;
+    const Rgb color = se.color.value_or(kPalette[i % kPalette.size()]);
+    if (o.smoothing > 0) detail::draw_band(img, L, se.x, ema(se.lower, o.smoothing), ema(se.upper, o.smoothing), color);
+    else detail::draw_band(img, L, se.x, se.lower, se.upper, color);
+  }
+
+  // Reference lines: dashed, over the bands, under the curves.
+  for (const ReferenceLine& r : o.reference_lines) {
+    const auto row = detail::reference_row(L, r);
+    if (!row) continue;
+    const int dash = 6 * s, space = 4 * s;
+    for (int x = L.left; x < L.right; x += dash + space)
+      img.fill_rect(x, std::max(*row, L.top), std::min(x + dash, L.right), std::min(*row + s, L.bottom),
+                    r.color.value_or(detail::kReference));
+  }
+
   // Curves, in order (later ones on top).
   std::vector<std::uint8_t> ink(static_cast<std::size_t>(L.right - L.left) * (L.bottom - L.top), 0);
   for (std::size_t i = 0; i < series.size(); ++i) {
@@ -626,6 +757,21 @@ inline Image render_line_plot(const std::vector<Series>& series, const PlotOptio
     } else {
       detail::draw_curve(img, L, se.x, se.y, color, 1.0, o, ink);
     }
+  }
+
+  // Reference line labels, on top of the curves: right-aligned just above the
+  // line (below it when there is no room above). Their pixels count as ink, so
+  // that the legend does not hide them.
+  for (const ReferenceLine& r : o.reference_lines) {
+    const auto row = detail::reference_row(L, r);
+    if (!row || r.label.empty()) continue;
+    const int gh = font::kGlyphHeight * s, tw = text_width(r.label, s);
+    const int tx = L.right - 4 * s - tw;
+    const int ty = *row - s - gh >= L.top + s ? *row - s - gh : *row + 2 * s;
+    draw_text(img, tx, ty, r.label, r.color.value_or(detail::kReference), s);
+    for (int y = std::max(ty, L.top); y < std::min(ty + gh, L.bottom); ++y)
+      for (int x = std::max(tx, L.left); x < std::min(tx + tw, L.right); ++x)
+        ink[static_cast<std::size_t>(y - L.top) * (L.right - L.left) + (x - L.left)] = 1;
   }
 
   // Axes box, tick marks and tick labels.
