@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "test_util.hpp"
 
 using namespace chord;
@@ -124,6 +126,14 @@ TEST_CASE("every kind of broken safetensors file raises an error that names the 
          "overlap");
   std::string huge(8, '\xFF');
   expect(huge + "{}", "runs past the end");
+  // Sizes whose product overflows int64 (2^49 x 2^15 = 2^64 wraps to 0, which once matched 0 bytes
+  // of data and loaded as an empty tensor), or is merely beyond 2^48 elements.
+  expect(make_file(R"({"w":{"dtype":"F32","shape":[562949953421312,32768],"data_offsets":[0,0]}})", ""),
+         "impossibly large");
+  expect(make_file(R"({"w":{"dtype":"F32","shape":[0,4294967296,2147483648],"data_offsets":[0,0]}})", ""),
+         "impossibly large");
+  expect(make_file(R"({"w":{"dtype":"F32","shape":[16777216,16777217],"data_offsets":[0,8]}})", data),
+         "impossibly large");
 
   write_raw(path, make_file(good_header, data));
   const auto file = io::SafetensorsFile::read(path);
@@ -155,6 +165,20 @@ TEST_CASE("a failed save leaves the previous file intact and no temporary file b
 TEST_CASE("Json rejects lone low surrogates and numbers out of double range") {
   CHORD_CHECK_ERROR(Json::parse("\"\\udc00\""), "unpaired low surrogate");
   CHORD_CHECK_ERROR(Json::parse("1e999"), "out of range");
+}
+
+TEST_CASE("Json strings must be valid UTF-8: overlong, truncated, stray and surrogate bytes are errors") {
+  // Valid multi-byte characters pass through unchanged: e-acute, the euro sign, an emoji.
+  CHECK(Json::parse("\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"").as_string() ==
+        "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  CHORD_CHECK_ERROR(Json::parse("\"\xC0\xAF\""), "overlong encoding");      // '/' in two bytes
+  CHORD_CHECK_ERROR(Json::parse("\"\xE0\x80\xAF\""), "overlong encoding");  // '/' in three bytes
+  CHORD_CHECK_ERROR(Json::parse("\"\xE2\x82\""), "truncated multi-byte");    // a euro sign cut short
+  CHORD_CHECK_ERROR(Json::parse("\"\x80\""), "unexpected continuation byte");
+  CHORD_CHECK_ERROR(Json::parse("\"\xFF\""), "invalid lead byte");
+  CHORD_CHECK_ERROR(Json::parse("\"\xED\xA0\x80\""), "encoded surrogate");  // U+D800 written as UTF-8
+  CHORD_CHECK_ERROR(Json::parse("\"\xF4\x90\x80\x80\""), "above U+10FFFF");
+  CHORD_CHECK_ERROR(Json::parse("{\"k\xC3\": 1}"), "invalid UTF-8");         // keys too
 }
 
 // ---- GPT checkpoints as Hugging Face directories -----------------------------------
@@ -331,13 +355,16 @@ TEST_CASE("a directory laid out as HF's GPT-2 loads with the same logits, and sa
     io::save_gpt_pretrained(out, *loaded.model);
     const auto original = io::SafetensorsFile::read(in(dir, "model.safetensors"));
     const auto written = io::SafetensorsFile::read(in(out, "model.safetensors"));
+    std::size_t compared = 0;  // HF's attention-mask buffers are not weights: left out, the rest counted
     for (const std::string& name : original.names()) {
       const std::string plain = io::gpt_checkpoint_detail::strip_prefix(name);
       if (io::gpt_checkpoint_detail::is_hf_mask_buffer(plain)) continue;
       CAPTURE(name);
       REQUIRE(written.contains("transformer." + plain));
       CHECK(written.tensor<float>("transformer." + plain).to_vector() == original.tensor<float>(name).to_vector());
+      ++compared;
     }
+    CHECK(compared == model.named_parameters().size());  // every weight was compared
     const Json a = Json::parse(io::read_file(in(dir, "config.json")));
     const Json b = Json::parse(io::read_file(in(out, "config.json")));
     for (const char* key : {"n_embd", "n_head", "n_layer", "n_positions", "vocab_size", "layer_norm_epsilon",
@@ -365,6 +392,43 @@ TEST_CASE("a config.json that disagrees with the tensors raises an error naming 
   text = hf_config_text();
   expect(text.replace(text.find("\"n_positions\": 16"), 17, "\"n_positions\": 32"), "says n_positions = 32");
   expect(hf_config_text(8, 2, "\n  \"tie_word_embeddings\": false,"), "no lm_head.weight");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a save removes the temporaries that killed writers left, and leaves a live writer's alone") {
+  const std::string dir = temp_dir("stale_temporaries");
+  const std::string path = dir + "/model.safetensors";
+  // 999999999 is above Linux's largest pid (2^22): no such process. The parent process is alive.
+  const std::string dead = path + ".tmp-999999999", live = path + ".tmp-" + std::to_string(::getppid()),
+                    other = path + ".tmp-notapid", unrelated = dir + "/other.safetensors.tmp-999999999";
+  for (const std::string& f : {dead, live, other, unrelated}) io::write_text_file_atomically(f, "partial");
+  io::save_safetensors<float>(path, {{"a", Tensor<float>::ones({2})}});
+  CHECK_FALSE(std::filesystem::exists(dead));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(other));
+  CHECK(std::filesystem::exists(unrelated));  // another file's temporary: its own next save cleans it
+  CHECK(io::load_safetensors<float>(path)[0].second.to_vector() == std::vector<float>{1.f, 1.f});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a config that declares more parameters than the file holds is refused before the model is built") {
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  CHECK(model.config().num_parameters() == static_cast<double>(model.num_parameters()));
+  nn::GPTConfig untied = tiny_gpt_config();
+  untied.tie_embeddings = false;
+  CHECK(untied.num_parameters() == static_cast<double>(nn::GPT<float>(untied, 8).num_parameters()));
+
+  // A file without wte.weight whose config claims a vocabulary of 10^9 (4 GB of embeddings): the
+  // error comes from the count, not from an allocation.
+  const std::string dir = make_hf_directory("hf_huge_vocab", model, "transformer.");
+  io::NamedTensorList<float> tensors;
+  for (const auto& [name, t] : io::load_safetensors<float>(in(dir, "model.safetensors")))
+    if (name != "transformer.wte.weight") tensors.emplace_back(name, t);
+  io::save_safetensors<float>(in(dir, "model.safetensors"), tensors);
+  std::string text = hf_config_text();
+  io::write_text_file_atomically(in(dir, "config.json"),
+                                 text.replace(text.find("\"vocab_size\": 11"), 16, "\"vocab_size\": 1000000000"));
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir), "describes a model of");
   std::filesystem::remove_all(dir);
 }
 

@@ -227,6 +227,9 @@ TEST_CASE("a -inf logit is never drawn; NaN, +inf, an all -inf row and bad optio
   CHORD_CHECK_ERROR(sampler.sample(inf_row.data(), {}, gen), "+inf");
   CHORD_CHECK_ERROR(sampler.sample(dead.data(), {}, gen), "-inf");
   CHORD_CHECK_ERROR(sampler.sample(ok.data(), {.temperature = -1.0}, gen), "temperature");
+  // A temperature so small that logits / T overflows: a clear error, not "NaN logits".
+  CHORD_CHECK_ERROR(sampler.sample(ok.data(), {.temperature = 1e-40}, gen), "too small to divide the logits by");
+  CHECK(sampler.sample(ok.data(), {.temperature = sample::FilterOptions::kMinTemperature}, gen) >= 0);
   CHORD_CHECK_ERROR(sampler.sample(ok.data(), {.top_k = -2}, gen), "top_k");
   CHORD_CHECK_ERROR(sampler.sample(ok.data(), {.top_p = 0.0}, gen), "top_p");
   CHORD_CHECK_ERROR(sampler.sample(ok.data(), {.min_p = 1.5}, gen), "min_p");

@@ -45,6 +45,23 @@ TEST_CASE("a tensor with a zero-size dim has no elements") {
   CHECK(z.strides() == Strides{3, 3, 1});
 }
 
+TEST_CASE("shapes whose element count or strides would overflow are refused, in every factory and view") {
+  // 2^33 x 2^31 = 2^64 elements: the count once wrapped to 0 and select() then read 2^31 of them.
+  CHORD_CHECK_ERROR(Tensor<float>::empty({int64_t{1} << 33, int64_t{1} << 31}), "2^48");
+  CHORD_CHECK_ERROR(Tensor<float>::zeros({int64_t{1} << 33, int64_t{1} << 31}), "2^48");
+  // No elements, but contiguous strides of 2^63.
+  CHORD_CHECK_ERROR(Tensor<float>::empty({0, int64_t{1} << 32, int64_t{1} << 31}), "2^48");
+  CHORD_CHECK_ERROR(Tensor<float>::empty({2, -1}), "negative size");
+  CHORD_CHECK_ERROR(Tensor<float>::from_vector({1.f}, Shape{int64_t{1} << 40, int64_t{1} << 40}), "2^48");
+  const auto x = Tensor<float>::ones({1, 1});
+  CHORD_CHECK_ERROR(x.expand({int64_t{1} << 40, int64_t{1} << 40}), "2^48");
+  CHORD_CHECK_ERROR(x.reshape({int64_t{1} << 40, int64_t{1} << 40, -1}), "2^48");
+  // The largest allowed extent is accepted where it has no elements to allocate.
+  CHECK(Tensor<float>::empty({0, int64_t{1} << 48}).numel() == 0);
+  CHECK(checked_numel(Shape{int64_t{1} << 24, int64_t{1} << 24}, "test") == int64_t{1} << 48);
+  CHORD_CHECK_ERROR(checked_numel(Shape{(int64_t{1} << 24) + 1, int64_t{1} << 24}, "test"), "2^48");
+}
+
 TEST_CASE("arange counts up, down (negative step) and in fractional steps, excluding the end") {
   check_values(Tensor<double>::arange(5.0), {0, 1, 2, 3, 4});
   check_values(Tensor<double>::arange(2.0, 6.0, 2.0), {2, 4});

@@ -254,7 +254,7 @@ TEST_CASE("load rejects every kind of broken tokenizer file, naming the file and
       {R"({"kind":"char","vocab":["a",""],)" + special + "}", "vocab entry 1 is empty"},
       {R"({"kind":"char","vocab":["a","bc"],)" + special + "}", "vocab entry 1 (\"bc\") is more than one character"},
       {"{\"kind\":\"char\",\"vocab\":[\"a\",\"\xFF\"]," + special + "}",
-       "vocab entry 1 (\"\\xFF\") is not valid UTF-8: invalid lead byte"},
+       "invalid UTF-8 in string: invalid lead byte"},  // the JSON reader is strict UTF-8 itself
       {R"({"kind":"char","vocab":["\udc00"],)" + special + "}",
        "unpaired low surrogate"},
       {R"({"kind":"char","vocab":["a","b","\u00e9","a"],)" + special + "}",

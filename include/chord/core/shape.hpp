@@ -88,6 +88,32 @@ class Shape {
 
 using Strides = Shape;
 
+// The most elements one tensor may have: 2^48 (a 1 PiB tensor of doubles, beyond any machine), so
+// that element counts, contiguous strides and byte sizes (count x at most 8 bytes) all fit in
+// int64 with room to spare.
+inline constexpr int64_t kMaxElements = int64_t{1} << 48;
+
+// The element count of `shape`, checked: a negative size, or sizes whose product exceeds
+// kMaxElements, is a chord::Error naming `op`. A zero size counts as 1 in the product, so a shape
+// like [0, 2^40, 2^40] (0 elements, but contiguous strides of 2^80) is refused too. Every factory
+// and loader computes sizes through this; numel_of() below is for shapes already checked.
+inline int64_t checked_numel(const Shape& shape, const char* op) {
+  int64_t extent = 1;
+  bool has_zero = false;
+  for (int64_t s : shape) {
+    check(s >= 0, op, "negative size in shape ", shape);
+    if (s == 0) {
+      has_zero = true;
+      continue;
+    }
+    check(s <= kMaxElements / extent, op, "shape ", shape,
+          " is too large: the product of its sizes exceeds 2^48 elements (it would overflow the element count)");
+    extent *= s;
+  }
+  return has_zero ? 0 : extent;
+}
+
+// The element count of a shape that checked_numel() accepted (every tensor's shape).
 inline int64_t numel_of(const Shape& shape) {
   int64_t n = 1;
   for (int64_t s : shape) n *= s;

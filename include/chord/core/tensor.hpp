@@ -61,9 +61,9 @@ class Tensor {
 
   // ---- creation -----------------------------------------------------------
   static Tensor empty(const Shape& shape, Device device = Device::cpu()) {
-    for (int64_t s : shape) check(s >= 0, "empty", "negative size in shape ", shape);
+    const int64_t count = checked_numel(shape, "empty");
     auto impl = std::make_shared<TensorImpl<T>>();
-    impl->storage = std::make_shared<Storage<T>>(numel_of(shape), device);
+    impl->storage = std::make_shared<Storage<T>>(count, device);
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
     return Tensor(std::move(impl));
@@ -94,8 +94,9 @@ class Tensor {
 
   // Copies `values` into a new tensor of `shape` (a 1-D tensor when shape is omitted).
   static Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
-    check(static_cast<int64_t>(values.size()) == numel_of(shape), "from_vector", values.size(),
-          " values do not fill shape ", shape, " (", numel_of(shape), " elements)");
+    const int64_t count = checked_numel(shape, "from_vector");
+    check(static_cast<int64_t>(values.size()) == count, "from_vector", values.size(), " values do not fill shape ",
+          shape, " (", count, " elements)");
     Tensor t = empty(shape);
     std::copy(values.begin(), values.end(), t.data());
     return t;

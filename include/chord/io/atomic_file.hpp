@@ -10,16 +10,59 @@
 #include <string>
 #include <string_view>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "chord/core/error.hpp"
 
 namespace chord::io {
 
-// Calls write(FILE*) on a temporary file, then moves it to `path`.
+namespace atomic_file_detail {
+
+// The temporary name of `path` for process `pid`.
+inline std::string temporary_name(const std::string& path, long pid) { return path + ".tmp-" + std::to_string(pid); }
+
+// Removes the temporaries of `path` that a killed process left ("<path>.tmp-<pid>" whose process no
+// longer exists): a write interrupted by a crash or kill -9 must not leave litter that grows with
+// every interruption. A temporary of a live process (another writer) is left alone.
+inline void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string prefix = target.filename().string() + ".tmp-";
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long pid = std::stol(digits);
+    if (pid == ::getpid() || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) fs::remove(it->path(), ec);
+  }
+}
+
+// Flushes a directory's entries, so that a rename inside it survives a power loss (best effort:
+// some file systems refuse to open or sync a directory, and the rename itself is still atomic).
+inline void sync_directory(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace atomic_file_detail
+
+// Calls write(FILE*) on a temporary file, then moves it to `path`. Temporaries that killed writers
+// left beside `path` are removed first.
 template <class WriteFn>
 void write_file_atomically(const std::string& path, WriteFn&& write) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  atomic_file_detail::remove_stale_temporaries(path);
+  const std::string tmp = atomic_file_detail::temporary_name(path, ::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   check(f != nullptr, "save", "cannot open '", tmp, "' for writing: ", std::strerror(errno));
   bool ok = false;
@@ -42,6 +85,7 @@ void write_file_atomically(const std::string& path, WriteFn&& write) {
     std::remove(tmp.c_str());
     fail("save", "cannot rename '", tmp, "' to '", path, "': ", reason);
   }
+  atomic_file_detail::sync_directory(path);
 }
 
 inline void write_bytes(std::FILE* f, const void* data, std::size_t size) {

@@ -337,6 +337,15 @@ inline void check_config_matches_tensors(const SafetensorsFile& file, const nn::
                  (layers > 0 ? " (h.0 .. h." + std::to_string(layers - 1) + ")" : std::string()));
   check(c.tie_embeddings || names.count("lm_head.weight") != 0, "load_gpt", config_where,
         " says tie_word_embeddings = false, but '", file.path(), "' has no lm_head.weight");
+  // Whatever the checks above could not see (a tensor missing altogether, say wte.weight with a
+  // vocab_size of 10^9): a config that declares more numbers than the file holds is refused here,
+  // before the model is built and allocated.
+  double stored = 0;
+  for (const std::string& name : file.names()) stored += static_cast<double>(numel_of(file.entry(name).shape));
+  if (c.num_parameters() > stored)
+    fail("load_gpt", config_where, " describes a model of ", c.num_parameters(), " parameters (vocab_size ",
+         c.vocab_size, ", n_positions ", c.context_length, ", n_embd ", c.n_embd, ", n_layer ", c.n_layer, "), but '",
+         file.path(), "' holds only ", stored, " numbers");
 }
 
 // Reads the weights of `file` into `model` (all or nothing).

@@ -151,6 +151,7 @@ class Json {
     static constexpr int kMaxDepth = 64;
 
     [[noreturn]] void error(const char* what) const { fail("json", what, " at byte ", pos); }
+    [[noreturn]] void error(const std::string& what) const { error(what.c_str()); }
     void skip_space() {
       while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\r' || s[pos] == '\t')) ++pos;
     }
@@ -232,6 +233,14 @@ class Json {
         const char c = s[pos++];
         if (c == '"') return out;
         if (static_cast<unsigned char>(c) < 0x20) error("control character in string");
+        if (static_cast<unsigned char>(c) >= 0x80) {  // a multi-byte character: strict UTF-8 (RFC 8259 section 8.1)
+          std::size_t at = pos - 1;
+          char32_t cp = 0;
+          if (const char* why = detail::utf8_next(s, at, cp)) error(std::string("invalid UTF-8 in string: ") + why);
+          out.append(s.substr(pos - 1, at - (pos - 1)));
+          pos = at;
+          continue;
+        }
         if (c != '\\') { out += c; continue; }
         if (pos >= s.size()) error("unterminated escape");
         const char e = s[pos++];

@@ -167,13 +167,16 @@ class SafetensorsFile {
         corrupt("tensor '" + name + "' has no [begin, end] data_offsets");
       SafetensorsEntry e;
       e.dtype = dtype->as_string();
-      int64_t numel = 1;
       for (const Json& s : shape->as_array()) {
         if (!s.is_number() || s.as_number() < 0 || s.as_number() > 1e15 || std::floor(s.as_number()) != s.as_number())
           corrupt("tensor '" + name + "' has an invalid size in its shape");
         e.shape.push_back(s.as_int());
-        numel *= e.shape.back();
-        if (numel > (int64_t{1} << 50)) corrupt("tensor '" + name + "' is impossibly large");
+      }
+      int64_t numel = 0;
+      try {
+        numel = checked_numel(e.shape, "load_safetensors");  // overflow-safe: sizes are at most 1e15 each
+      } catch (const Error&) {
+        corrupt("tensor '" + name + "' has shape " + e.shape.str() + ", more than 2^48 elements: impossibly large");
       }
       for (const Json& o : offsets->as_array())
         if (!o.is_number() || o.as_number() < 0 || std::floor(o.as_number()) != o.as_number())

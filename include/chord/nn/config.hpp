@@ -18,6 +18,17 @@ struct GPTConfig {
 
   int64_t head_dim() const { return n_embd / n_head; }
 
+  // How many numbers the model holds, from the config alone (no model built): a loader compares it
+  // with the file before allocating anything. With V = vocab_size, T = context_length, C = n_embd,
+  // L = n_layer: wte V*C + wpe T*C + L blocks of (2 layer norms 4C, c_attn 3C*C + 3C, attn c_proj
+  // C*C + C, c_fc 4C*C + 4C, mlp c_proj 4C*C + C) = L*(12C^2 + 13C), + ln_f 2C, + lm_head V*C when
+  // untied. In double, so that an absurd config gives a huge number rather than an overflow.
+  double num_parameters() const {
+    const double V = static_cast<double>(vocab_size), T = static_cast<double>(context_length),
+                 C = static_cast<double>(n_embd), L = static_cast<double>(n_layer);
+    return V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C + (tie_embeddings ? 0.0 : V * C);
+  }
+
   void validate() const {
     const char* op = "GPTConfig";
     check(vocab_size > 0, op, "vocab_size must be positive, got ", vocab_size);

@@ -67,16 +67,17 @@ inline std::optional<Strides> view_strides(const Shape& old_shape, const Strides
 inline Shape infer_shape(const char* op, const Shape& requested, int64_t numel, const Shape& from) {
   Shape shape = requested;
   int infer = -1;
-  int64_t known = 1;
+  Shape known_dims;  // the requested sizes without the -1
   for (int d = 0; d < shape.size(); ++d) {
     if (shape[d] == -1) {
       check(infer < 0, op, "only one dimension can be -1, got ", requested);
       infer = d;
     } else {
       check(shape[d] >= 0, op, "invalid size ", shape[d], " in shape ", requested);
-      known *= shape[d];
+      known_dims.push_back(shape[d]);
     }
   }
+  const int64_t known = checked_numel(known_dims, op);
   if (infer >= 0) {
     check(known != 0 && numel % known == 0, op, "shape ", requested, " is invalid for input of shape ", from);
     shape[infer] = numel / known;
@@ -276,6 +277,7 @@ Tensor<T> expand(const Tensor<T>& x, const Shape& requested) {
           requested);
   }
   for (int d = 0; d < lead; ++d) check(shape[d] >= 0, "expand", "invalid size in ", requested);
+  (void)checked_numel(shape, "expand");  // a view, but its element count must fit like any tensor's
   Tensor<T> out = alias(x, shape, broadcast_strides(x.shape(), x.strides(), shape), x.storage_offset());
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))

@@ -51,11 +51,18 @@ struct FilterOptions {
   double min_p = 0.0;               // in [0, 1]; 0 is off
   double repetition_penalty = 1.0;  // > 0; 1 is off
 
+  static constexpr double kMinTemperature = 1e-6;  // see validate()
+
   bool greedy() const { return temperature == 0.0; }
 
   void validate(const char* op = "sample") const {
     check(std::isfinite(temperature) && temperature >= 0.0, op,
           "temperature must be finite and >= 0 (0 is greedy), got ", temperature);
+    // Dividing float logits by a tiny temperature overflows them to inf (then NaN probabilities);
+    // below kMinTemperature sampling is greedy in all but name: say so instead.
+    check(temperature == 0.0 || temperature >= kMinTemperature, op, "temperature ", temperature,
+          " is too small to divide the logits by (it overflows them): use 0 for greedy decoding, or at least ",
+          kMinTemperature);
     check(top_k >= 0, op, "top_k must be >= 0 (0 is off), got ", top_k);
     check(std::isfinite(top_p) && top_p > 0.0 && top_p <= 1.0, op, "top_p must be in (0, 1] (1 is off), got ", top_p);
     check(std::isfinite(min_p) && min_p >= 0.0 && min_p <= 1.0, op, "min_p must be in [0, 1] (0 is off), got ",
