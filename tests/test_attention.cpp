@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "test_util.hpp"
@@ -90,6 +91,7 @@ TEST_CASE("causal_attention equals matmul + masked softmax + matmul, with Tq < T
       {3, 2, 4, 4, 3, {1, 0, 2}}, {1, 2, 40, 70, 16, {}},     {2, 1, 70, 70, 8, {5, 33}},
       {4, 4, 37, 37, 8, {0, 1, 30, 36}}};
   // Both the portable kernels and the ones of this CPU's ISA.
+  chord::testing::report_unchecked_isas();
   for (cpu::Isa isa : {cpu::Isa::Portable, cpu::detected_isa()}) {
     cpu::IsaLimitGuard limit(isa);
     uint64_t seed = 1;
@@ -107,6 +109,7 @@ TEST_CASE("causal_attention equals matmul + masked softmax + matmul, with Tq < T
   // float, within float rounding, on every ISA this CPU has: decoding-sized query counts (Tq < 8:
   // one row at a time, on vector registers when D is a multiple of the vector width, else
   // portable) and larger ones (K read transposed).
+  chord::testing::report_unchecked_isas();
   std::vector<cpu::Isa> isas = {cpu::Isa::Portable};
   if (cpu::detected_isa() >= cpu::Isa::Avx2) isas.push_back(cpu::Isa::Avx2);
   if (cpu::detected_isa() >= cpu::Isa::Avx512) isas.push_back(cpu::Isa::Avx512);
@@ -387,6 +390,7 @@ TEST_CASE("the attention row kernels: softmax numerators, probabilities and scor
   auto check_type = [](auto zero) {
     using T = decltype(zero);
     // Portable and for this CPU: the first 4 of 5 keys visible.
+    chord::testing::report_unchecked_isas();
     for (cpu::Isa isa : {cpu::Isa::Portable, cpu::detected_isa()}) {
       INFO(cpu::isa_name(isa));
       const std::vector<T> row{T(0.5), T(-1), T(2), T(-300), T(7)};

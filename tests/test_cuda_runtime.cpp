@@ -1,6 +1,6 @@
 // CUDA runtime: device tensors, host/device copies, the caching allocator, errors.
-// Without a GPU every test prints a notice and passes (the first one checks the
-// error a CUDA request gives there instead).
+// Without a GPU every test but the first is reported as skipped (test_skip.hpp); the
+// first checks the error a CUDA request gives there instead.
 
 #include <cstring>
 #include <limits>

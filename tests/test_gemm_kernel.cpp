@@ -27,13 +27,8 @@ struct ThreadCount {  // restores the thread count when a test ends
   ~ThreadCount() { cpu::set_num_threads(saved); }
 };
 
-// The ISAs to test: every one this CPU supports, portable included.
-std::vector<cpu::Isa> isas() {
-  std::vector<cpu::Isa> v = {cpu::Isa::Portable};
-  if (cpu::detected_isa() >= cpu::Isa::Avx2) v.push_back(cpu::Isa::Avx2);
-  if (cpu::detected_isa() >= cpu::Isa::Avx512) v.push_back(cpu::Isa::Avx512);
-  return v;
-}
+// The ISAs to test (test_util.hpp).
+std::vector<cpu::Isa> isas() { return chord::testing::testable_isas(); }
 
 // How a [rows, cols] matrix lies in its buffer.
 enum class Layout { RowMajor, ColMajor, PaddedRows, PaddedCols, Step2, Step2Cols };

@@ -155,6 +155,32 @@ TEST_CASE("LUFFY's shaped off-policy loss: -A p / (p + gamma), gradient -A gamma
   CHECK(std::abs(rare.grad) > 8 * 0.01);
 }
 
+TEST_CASE("LUFFY without shaping: -A p, gradient -A p, and the objective uses it when shaping is off") {
+  // p = 0.3, A = 1.5: l = -0.45, dl/dlp = p * dl/dp = -0.45.
+  const rl::TokenLoss l = rl::unshaped_off_policy_token_loss(std::log(0.3), 1.5);
+  CHECK(l.value == doctest::Approx(-0.45).epsilon(1e-12));
+  CHECK(l.grad == doctest::Approx(-0.45).epsilon(1e-12));
+  const double fd =
+      numeric_derivative([](double lp) { return rl::unshaped_off_policy_token_loss(lp, 1.5).value; }, std::log(0.3));
+  CHECK(l.grad == doctest::Approx(fd).epsilon(1e-6));
+
+  // One off-policy row of two tokens through mixed_objective, token-mean: the loss is the mean
+  // of the unshaped token losses when shaping is off, of the shaped ones when it is on.
+  const std::vector<double> probs = {0.3, 0.05};
+  TensorD lp = TensorD::from_vector({std::log(probs[0]), std::log(probs[1])}, Shape{1, 2});
+  lp.set_requires_grad();
+  rl::ObjectiveBatch<double> batch{.log_probs = lp,
+                                   .mask = TensorD::from_vector({1.0, 1.0}, Shape{1, 2}),
+                                   .advantages = TensorD::from_vector({2.0}),
+                                   .kinds = {Off}};
+  rl::StepNormalizer step;
+  step.add(batch.mask, batch.kinds);
+  const auto unshaped = rl::mixed_objective(batch, 0.0, step, {.shaping = false});
+  CHECK(unshaped.loss.item() == doctest::Approx(-2.0 * (0.3 + 0.05) / 2).epsilon(1e-12));
+  const auto shaped = rl::mixed_objective(batch, 0.0, step, {});
+  CHECK(shaped.loss.item() == doctest::Approx(-2.0 * (0.3 / 0.4 + 0.05 / 0.15) / 2).epsilon(1e-12));
+}
+
 TEST_CASE("SFT token loss: plain, phi and importance weights, with the weight under stop-gradient") {
   // s = -w lp, ds/dlp = -w.
   const rl::TokenLoss plain = rl::sft_token_loss(-0.5, rl::SftWeight::Plain);

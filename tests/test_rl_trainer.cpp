@@ -1,9 +1,17 @@
 // The post-training loop: rows, rollouts, the trainer of every method, resume,
-// evaluation, and learning that moves the numbers it should.
+// evaluation, and learning that moves the numbers it should; a step's gradient (read before
+// the optimizer: Trainer::accumulate_gradients) against micro-batching and against the
+// objective; the options mu_override, beta, objective_override and checkpoint_every.
+// (The rollout bookkeeping by hand: test_rl_rollouts.cpp; multi-token learning: test_rl_learning.cpp.)
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "test_util.hpp"
@@ -52,6 +60,151 @@ std::vector<float> flat_parameters(const nn::GPT<float>& model) {
   std::vector<float> out;
   for (const auto& p : model.parameters())
     for (float v : p.to_vector()) out.push_back(v);
+  return out;
+}
+
+// Rewards spread over 0, 0.5 and 1 (the first character's code mod 3; an empty response 0), so
+// that groups of random responses rarely tie and most on-policy rows carry a non-zero advantage.
+class SpreadEnv : public ToyEnv {
+ public:
+  double reward(const rl::Query&, std::string_view response) const override {
+    return response.empty() ? 0.0 : static_cast<double>(static_cast<unsigned char>(response[0]) % 3) / 2.0;
+  }
+};
+
+double metric(const rl::MetricRow& row, const std::string& name) {
+  for (const auto& [k, v] : row)
+    if (k == name) return v;
+  FAIL("no metric " << name);
+  return 0.0;
+}
+
+// Every parameter's gradient (zeros where none was accumulated), in parameter order.
+std::vector<std::vector<double>> gradients(const nn::GPT<double>& model) {
+  std::vector<std::vector<double>> out;
+  for (const auto& p : model.parameters()) {
+    std::vector<double> g(static_cast<std::size_t>(p.numel()), 0.0);
+    if (p.grad().defined()) g = p.grad().to_vector();
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+// The largest |a - b| over every gradient entry, and the largest |b| (the scale the gap is judged by).
+struct GradientGap {
+  double worst = 0, scale = 0;
+};
+GradientGap gradient_gap(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+  REQUIRE(a.size() == b.size());
+  GradientGap gap;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    REQUIRE(a[i].size() == b[i].size());
+    for (std::size_t j = 0; j < a[i].size(); ++j) {
+      gap.worst = std::max(gap.worst, std::abs(a[i][j] - b[i][j]));
+      gap.scale = std::max(gap.scale, std::abs(b[i][j]));
+    }
+  }
+  return gap;
+}
+
+// A new model holding a copy of `model`'s weights.
+std::unique_ptr<nn::GPT<double>> copy_of(const nn::GPT<double>& model) {
+  auto out = std::make_unique<nn::GPT<double>>(model.config());
+  out->load_state_dict(model.state_dict());
+  return out;
+}
+
+// sum_t w_t value(i, t) over the loss tokens of the rows `use` selects, with the weights w_t of
+// docs/algorithms.md section 3, written out here independently of rl/aggregation.hpp:
+// token-mean 1 / tokens, seq-mean-token-mean 1 / (rows * the row's tokens), seq-mean-token-sum
+// 1 / rows, constant 1 / C.
+template <class Value, class Use>
+double aggregate(rl::Aggregation mode, double C, const Tensor<double>& mask, Use use, Value value) {
+  double total = 0, row_means = 0;
+  int64_t tokens = 0, rows = 0;
+  for (int64_t i = 0; i < mask.size(0); ++i) {
+    if (!use(i)) continue;
+    double sum = 0;
+    int64_t n = 0;
+    for (int64_t t = 0; t < mask.size(1); ++t)
+      if (mask.at({i, t}) != 0) sum += value(i, t), ++n;
+    if (n == 0) continue;
+    total += sum, row_means += sum / static_cast<double>(n), tokens += n, ++rows;
+  }
+  REQUIRE(rows > 0);
+  switch (mode) {
+    case rl::Aggregation::TokenMean: return total / static_cast<double>(tokens);
+    case rl::Aggregation::SeqMeanTokenMean: return row_means / static_cast<double>(rows);
+    case rl::Aggregation::SeqMeanTokenSum: return total / static_cast<double>(rows);
+    case rl::Aggregation::Constant: return total / C;
+  }
+  return 0.0;
+}
+
+const rl::Aggregation kAggregations[] = {rl::Aggregation::TokenMean, rl::Aggregation::SeqMeanTokenMean,
+                                         rl::Aggregation::SeqMeanTokenSum, rl::Aggregation::Constant};
+
+// Each method over two steps; SFT-then-RL twice: SFT at both steps, and SFT then its RL phase.
+struct MethodCase {
+  const char* label;
+  rl::Method method;
+  int64_t sft_steps;
+};
+const MethodCase kMethodCases[] = {{"SFT", rl::Method::SFT, 0},
+                                   {"GRPO", rl::Method::GRPO, 0},
+                                   {"SFT-then-RL, SFT phase at steps 1 and 2", rl::Method::SFTThenRL, 2},
+                                   {"SFT-then-RL, SFT at step 1, RL phase at step 2", rl::Method::SFTThenRL, 1},
+                                   {"CHORD-mu", rl::Method::CHORDMu, 0},
+                                   {"CHORD-phi", rl::Method::CHORDPhi, 0},
+                                   {"LUFFY", rl::Method::LUFFY, 0}};
+
+constexpr int64_t kMaxNew = 6;
+constexpr double kBeta = 0.05;
+
+// The float64 gradient tests' options: 3 prompts x 4 responses (LUFFY: 3 samples + 1
+// demonstration) and 4 expert rows; beta > 0, so the KL term's normalizer is split too (its
+// gradient is 0 at step 1, where policy == reference, and not at step 2); aggregation `mode`:
+// the method's own, or else an objective_override holding the method's options in that mode.
+rl::TrainerOptions gradient_test_options(const MethodCase& c, rl::Aggregation mode, int64_t micro) {
+  rl::TrainerOptions o = quiet({.method = c.method, .steps = 2, .prompts_per_step = 3, .group_size = 4,
+                                .expert_rows_per_step = 4, .sft_steps = c.sft_steps, .mu_decay_steps = 2,
+                                .micro_batch_rows = micro, .lr = 1e-2, .max_new_tokens = kMaxNew, .beta = kBeta,
+                                .seed = 5});
+  rl::ObjectiveOptions own = rl::method_recipe(c.method, 1, c.sft_steps, 2, kMaxNew).objective;
+  if (own.aggregation != mode) {
+    own.aggregation = mode;
+    own.constant_normalizer = static_cast<double>(kMaxNew);
+    own.beta = kBeta;  // an override replaces all the options, beta included
+    o.objective_override = own;
+  }
+  return o;
+}
+
+rl::Aggregation own_aggregation(const MethodCase& c) {
+  return rl::method_recipe(c.method, 1, c.sft_steps, 2, kMaxNew).objective.aggregation;
+}
+
+// What one step computed before clipping and the optimizer, and its whole metrics row.
+struct StepRecord {
+  std::vector<std::vector<double>> grads;
+  rl::MetricRow metrics;
+  std::size_t rows = 0;
+};
+
+std::vector<StepRecord> two_steps(const MethodCase& c, rl::Aggregation mode, int64_t micro) {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  nn::GPT<double> model(toy_config(tok), 8);
+  rl::Trainer<double> trainer(model, tok, env, gradient_test_options(c, mode, micro));
+  std::vector<StepRecord> out;
+  for (int s = 0; s < 2; ++s) {
+    StepRecord r;
+    trainer.accumulate_gradients();
+    r.grads = gradients(model);
+    r.metrics = trainer.apply_gradients();
+    r.rows = trainer.rows().size();
+    out.push_back(std::move(r));
+  }
   return out;
 }
 
@@ -132,23 +285,101 @@ TEST_CASE("a zero-variance group gives zero policy gradient: GRPO leaves the wei
   CHECK(flat_parameters(model) == before);
 }
 
-TEST_CASE("splitting a step into micro-batches does not change the update") {
+// The step's normalizers are counted over all of its rows before any loss (rl::StepNormalizer),
+// so the micro-batch losses add up to the loss of the whole step, and so do their gradients:
+// exactly in real arithmetic, to rounding in double. The gradients are read BEFORE clipping and
+// AdamW: AdamW's update is blind to a scale on the whole gradient (m / sqrt(v)), so comparing
+// weights after a step would miss e.g. a loss divided by the number of micro-batches.
+TEST_CASE("micro-batches do not change a step: every parameter's gradient before the optimizer, grad_norm and the "
+          "losses agree for micro_batch_rows 1, 3 and all rows, every method and aggregation (float64)") {
+  for (const MethodCase& c : kMethodCases)
+    for (rl::Aggregation mode : kAggregations) {
+      INFO(std::string(c.label) << ", " << std::string(rl::to_string(mode))
+                                << std::string(mode == own_aggregation(c) ? "" : " (objective_override)"));
+      const auto whole = two_steps(c, mode, /*micro=*/1000);
+      for (int64_t micro : {1, 3}) {
+        INFO("micro_batch_rows " << micro);
+        const auto split = two_steps(c, mode, micro);
+        for (std::size_t s = 0; s < 2; ++s) {
+          INFO("step " << s + 1);
+          REQUIRE(split[s].rows == whole[s].rows);
+          REQUIRE(whole[s].rows > 3);  // micro_batch_rows 3 really splits the step
+          const GradientGap gap = gradient_gap(split[s].grads, whole[s].grads);
+          INFO("largest gradient entry " << gap.scale << ", largest difference " << gap.worst);
+          REQUIRE(gap.scale > 0);
+          CHECK(gap.worst <= 1e-10 * gap.scale);
+          for (const char* name : {"loss", "loss/policy", "loss/sft", "loss/kl", "loss/entropy", "kl", "entropy",
+                                   "ppo_kl", "on/prob_mean", "off/prob_mean", "grad_norm"}) {
+            const double a = metric(split[s].metrics, name), b = metric(whole[s].metrics, name);
+            INFO(std::string(name) << ": " << a << " split, " << b << " whole");
+            CHECK(std::abs(a - b) <= 1e-10 * std::max(1.0, std::abs(b)));
+          }
+        }
+      }
+      CHECK(metric(whole[0].metrics, "kl") == 0.0);  // step 1: policy == reference
+      CHECK(metric(whole[1].metrics, "kl") > 0.0);   // step 2: the KL term has a gradient to split
+    }
+}
+
+// Checked against the objective computed here, in one call over the rows the step built: the
+// trainer differentiates exactly the documented loss (not, say, twice it, which AdamW would hide
+// too), with the recipe's mu and options and beta from TrainerOptions.
+TEST_CASE("a step's gradient is the gradient of mixed_objective over the step's rows, with the recipe's mu and "
+          "options (float64)") {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  for (const MethodCase& c : kMethodCases) {
+    INFO(std::string(c.label));
+    nn::GPT<double> model(toy_config(tok), 8);
+    const auto start = copy_of(model);  // the reference policy of beta > 0
+    const rl::TrainerOptions options = gradient_test_options(c, own_aggregation(c), /*micro=*/3);
+    REQUIRE_FALSE(options.objective_override.has_value());
+    rl::Trainer<double> trainer(model, tok, env, options);
+    for (int64_t step = 1; step <= 2; ++step) {
+      INFO("step " << step);
+      const auto before = copy_of(model);  // the weights this step differentiates at
+      const rl::MetricRow partial = trainer.accumulate_gradients();
+
+      const rl::Recipe recipe = rl::method_recipe(c.method, step, c.sft_steps, options.mu_decay_steps, kMaxNew);
+      rl::ObjectiveOptions objective = recipe.objective;
+      objective.beta = kBeta;
+      const double mu = recipe.mu.mu(step);
+      const auto packed = rl::pack_rows<double>(trainer.rows(), tok.pad_id(), toy_config(tok).context_length);
+      auto [lp, entropy] = token_log_probs_and_entropy(before->forward(packed.inputs), packed.targets, 1.0);
+      rl::ObjectiveBatch<double> batch{.log_probs = lp, .old_log_probs = packed.old_log_probs, .entropy = entropy,
+                                       .mask = packed.mask, .advantages = packed.advantages, .kinds = packed.kinds};
+      {
+        NoGradGuard no_grad;
+        batch.ref_log_probs = token_log_probs(start->forward(packed.inputs), packed.targets, 1.0);
+      }
+      const auto result = rl::mixed_objective(batch, mu, rl::StepNormalizer::of(packed.mask, packed.kinds), objective);
+      result.loss.backward();
+
+      const GradientGap gap = gradient_gap(gradients(model), gradients(*before));
+      INFO("largest gradient entry " << gap.scale << ", largest difference " << gap.worst);
+      REQUIRE(gap.scale > 0);
+      CHECK(gap.worst <= 1e-10 * gap.scale);
+      CHECK(metric(partial, "mu") == mu);
+      CHECK(metric(partial, "loss") == doctest::Approx(result.metrics.loss).epsilon(1e-10));
+      trainer.apply_gradients();
+    }
+  }
+}
+
+TEST_CASE("accumulate_gradients and apply_gradients alternate; train_step is the two of them") {
   const auto tok = toy_tokenizer();
   ToyEnv env;
-  for (rl::Method method : {rl::Method::GRPO, rl::Method::CHORDPhi, rl::Method::LUFFY}) {
-    CAPTURE(rl::to_string(method));
-    std::vector<std::vector<float>> after;
-    for (int64_t micro : {64, 5}) {
-      nn::GPT<float> model(toy_config(tok), 8);
-      rl::Trainer<float> trainer(model, tok, env,
-                                 quiet({.method = method, .steps = 1, .prompts_per_step = 3, .group_size = 4,
-                                        .expert_rows_per_step = 4, .micro_batch_rows = micro, .max_new_tokens = 6}));
-      trainer.train_step();
-      after.push_back(flat_parameters(model));
-    }
-    REQUIRE(after[0].size() == after[1].size());
-    for (std::size_t i = 0; i < after[0].size(); ++i) CHECK(after[0][i] == doctest::Approx(after[1][i]).epsilon(1e-5));
-  }
+  nn::GPT<double> model(toy_config(tok), 8);
+  rl::Trainer<double> trainer(model, tok, env, quiet({.method = rl::Method::SFT, .expert_rows_per_step = 2}));
+  CHORD_CHECK_ERROR(trainer.apply_gradients(), "call accumulate_gradients() first");
+  const rl::MetricRow partial = trainer.accumulate_gradients();
+  CHECK(trainer.step() == 1);
+  CHORD_CHECK_ERROR(trainer.accumulate_gradients(), "call apply_gradients() first");
+  const rl::MetricRow row = trainer.apply_gradients();
+  REQUIRE(row.size() > partial.size());
+  for (std::size_t i = 0; i < partial.size(); ++i) CHECK(row[i] == partial[i]);  // the row continues the partial one
+  CHECK(trainer.train_step().size() == row.size());
+  CHECK(trainer.step() == 2);
 }
 
 TEST_CASE("GRPO raises the reward of an easy task within 40 seeded steps") {
@@ -186,7 +417,7 @@ TEST_CASE("every method runs, logs the documented metrics, and resuming from a c
   const std::string dir = (std::filesystem::temp_directory_path() / "chord_test_trainer").string();
   for (rl::Method method : {rl::Method::SFT, rl::Method::GRPO, rl::Method::SFTThenRL, rl::Method::CHORDMu,
                             rl::Method::CHORDPhi, rl::Method::LUFFY}) {
-    CAPTURE(rl::to_string(method));
+    INFO(std::string(rl::to_string(method)));
     std::filesystem::remove_all(dir);
     const rl::TrainerOptions options =
         quiet({.method = method, .steps = 4, .prompts_per_step = 2, .group_size = 4, .expert_rows_per_step = 3,
@@ -244,4 +475,268 @@ TEST_CASE("trainer and resume reject nonsense with clear errors") {
   CHECK(rl::method_from_string("CHORD-phi") == rl::Method::CHORDPhi);
   rl::Trainer<float> trainer(model, tok, env, quiet({}));
   CHORD_CHECK_ERROR(trainer.resume("/nonexistent/chord/checkpoint"), "trainer.json");
+}
+
+// ---- options: mu_override, beta, objective_override, checkpoint_every ----------------------
+
+TEST_CASE("mu_override replaces the method's mu: each step's mu metric follows the override's schedule, and the "
+          "loss is mixed with that mu") {
+  const auto tok = toy_tokenizer();
+  ToyEnv env;
+  // peak 0.6, valley 0.2, W = 2, D = 3 (rl/mu_schedule.hpp), by hand:
+  //   step 1 < W: warm-up, 0.6 * 1 / 2 = 0.3
+  //   step 2 = W: the cosine at progress 0, the peak 0.6
+  //   step 3: 0.2 + 0.4 * (1 + cos(pi / 3)) / 2 = 0.2 + 0.4 * 0.75 = 0.5
+  //   step 4: 0.2 + 0.4 * (1 + cos(2 pi / 3)) / 2 = 0.2 + 0.4 * 0.25 = 0.3
+  //   steps 5, 6 >= W + D: the valley, 0.2
+  const rl::MuSchedule schedule{.peak = 0.6, .valley = 0.2, .warmup_steps = 2, .decay_steps = 3};
+  const double expected[] = {0.3, 0.6, 0.5, 0.3, 0.2, 0.2};
+  for (rl::Method method : {rl::Method::CHORDMu, rl::Method::CHORDPhi}) {
+    for (bool override_mu : {true, false}) {
+      INFO(std::string(rl::to_string(method)) << std::string(override_mu ? " with mu_override" : " without"));
+      nn::GPT<double> model(toy_config(tok), 4);
+      rl::TrainerOptions options = quiet({.method = method, .steps = 6, .prompts_per_step = 2, .group_size = 4,
+                                          .expert_rows_per_step = 3, .mu_decay_steps = 4, .max_new_tokens = 6});
+      if (override_mu) options.mu_override = schedule;
+      rl::Trainer<double> trainer(model, tok, env, options);
+      const rl::MuSchedule own = rl::method_recipe(method, 1, 0, 4, 6).mu;
+      for (int64_t step = 1; step <= 6; ++step) {
+        INFO("step " << step);
+        const rl::MetricRow row = trainer.train_step();
+        const double mu = metric(row, "mu");
+        CHECK(mu == doctest::Approx(override_mu ? expected[step - 1] : own.mu(step)).epsilon(1e-12));
+        // The objective mixed its terms with that same mu (they differ, so another mu would show).
+        const double policy = metric(row, "loss/policy"), sft = metric(row, "loss/sft");
+        REQUIRE(std::abs(policy - sft) > 0.1);
+        CHECK(metric(row, "loss") == doctest::Approx((1 - mu) * policy + mu * sft + metric(row, "loss/kl") +
+                                                     metric(row, "loss/entropy"))
+                                         .epsilon(1e-12));
+      }
+    }
+  }
+}
+
+// The KL is recomputed here at every step from the step's rows: lp from the policy's weights at
+// the step, lp_ref from a copy of the weights the run started from. Agreeing with the trainer's
+// kl metric at steps 2..5 shows its frozen reference never moved off the starting weights.
+TEST_CASE("beta > 0: kl is 0 at step 1 and positive after, it is the k3 KL to the starting weights at every step "
+          "(the reference never moves), and loss/kl is beta times the aggregated KL") {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  constexpr double beta = 0.1;
+  for (rl::Aggregation mode : {rl::Aggregation::TokenMean, rl::Aggregation::SeqMeanTokenSum}) {
+    INFO(std::string(rl::to_string(mode)));
+    nn::GPT<double> model(toy_config(tok), 6);
+    const auto start = copy_of(model);
+    rl::TrainerOptions options = quiet({.method = rl::Method::GRPO, .steps = 5, .prompts_per_step = 2, .group_size = 4,
+                                        .lr = 1e-2, .max_new_tokens = 6, .beta = beta});
+    if (mode != rl::Aggregation::TokenMean)
+      options.objective_override = rl::ObjectiveOptions{.beta = beta, .aggregation = mode};
+    rl::Trainer<double> trainer(model, tok, env, options);
+    for (int64_t step = 1; step <= 5; ++step) {
+      INFO("step " << step);
+      const rl::MetricRow row = trainer.accumulate_gradients();  // the weights are still those of the step's lp
+      const auto packed = rl::pack_rows<double>(trainer.rows(), tok.pad_id(), toy_config(tok).context_length);
+      NoGradGuard no_grad;
+      const Tensor<double> lp = token_log_probs(model.forward(packed.inputs), packed.targets, 1.0);
+      const Tensor<double> lp_ref = token_log_probs(start->forward(packed.inputs), packed.targets, 1.0);
+      auto k3 = [&](int64_t i, int64_t t) {  // d = lp_ref - lp: exp(d) - d - 1
+        const double d = lp_ref.at({i, t}) - lp.at({i, t});
+        return std::exp(d) - d - 1.0;
+      };
+      auto every_row = [](int64_t) { return true; };
+      const double kl_mean = aggregate(rl::Aggregation::TokenMean, 0, packed.mask, every_row, k3);
+      const double kl_aggregated = aggregate(mode, 0, packed.mask, every_row, k3);
+      if (step == 1) {  // the policy is the reference: d = 0 at every token
+        CHECK(metric(row, "kl") == 0.0);
+        CHECK(metric(row, "loss/kl") == 0.0);
+      } else {
+        CHECK(metric(row, "kl") > 1e-6);
+      }
+      CHECK(metric(row, "kl") == doctest::Approx(kl_mean).epsilon(1e-9));
+      CHECK(metric(row, "loss/kl") == doctest::Approx(beta * kl_aggregated).epsilon(1e-9));
+      trainer.apply_gradients();
+    }
+  }
+}
+
+TEST_CASE("objective_override cannot set beta behind TrainerOptions::beta's back; beta applies to an override") {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  nn::GPT<double> model(toy_config(tok), 9);
+  rl::TrainerOptions options = quiet({.method = rl::Method::GRPO, .steps = 2, .prompts_per_step = 2,
+                                      .group_size = 2, .lr = 0.05, .max_new_tokens = 4});
+  options.objective_override = rl::ObjectiveOptions{.beta = 0.1};
+  CHORD_CHECK_ERROR(rl::Trainer<double>(model, tok, env, options), "set the KL coefficient in TrainerOptions::beta");
+  // With beta in TrainerOptions and an override that leaves it 0, the KL term is in the loss: 0 at
+  // step 1 (the policy is its reference), then beta times a positive KL once the weights moved.
+  options.objective_override = rl::ObjectiveOptions{};
+  options.beta = 0.1;
+  rl::Trainer<double> trainer(model, tok, env, options);
+  CHECK(metric(trainer.train_step(), "kl") == doctest::Approx(0.0).epsilon(1e-12));
+  const rl::MetricRow second = trainer.train_step();
+  REQUIRE(metric(second, "kl") > 0.0);
+  CHECK(metric(second, "loss/kl") > 0.0);
+}
+
+// At step 1 the rollouts are fresh: rho = exp(lp - lp_old) = 1 to rounding (float64), inside the
+// clip range, so an on-policy token's loss is -A, and loss/policy = -sum_t w_t A_row(t). With an
+// entropy bonus c, loss/entropy = -c * the aggregated entropy. LUFFY's off-policy tokens add
+// -A f(p), f(p) = p / (p + 0.1) with shaping, p without, p from the policy computed here.
+TEST_CASE("objective_override replaces the method's options: step 1's loss/policy and loss/entropy under every "
+          "aggregation, and LUFFY without shaping, as predicted by hand") {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  constexpr double C = 7, coef = 0.01;
+  for (bool use_override : {false, true})
+    for (rl::Aggregation mode : kAggregations) {
+      if (!use_override && mode != rl::Aggregation::TokenMean) continue;  // GRPO's own options: token-mean only
+      INFO(std::string(use_override ? "override, " : "GRPO's own options, ") << std::string(rl::to_string(mode)));
+      nn::GPT<double> model(toy_config(tok), 9);
+      rl::TrainerOptions options = quiet({.method = rl::Method::GRPO, .steps = 1, .prompts_per_step = 3,
+                                          .group_size = 4, .max_new_tokens = 6});
+      if (use_override)
+        options.objective_override =
+            rl::ObjectiveOptions{.entropy_coef = coef, .aggregation = mode, .constant_normalizer = C};
+      rl::Trainer<double> trainer(model, tok, env, options);
+      const rl::MetricRow row = trainer.accumulate_gradients();
+      const auto& rows = trainer.rows();
+      const auto packed = rl::pack_rows<double>(rows, tok.pad_id(), toy_config(tok).context_length);
+      NoGradGuard no_grad;
+      const auto [lp, entropy] = token_log_probs_and_entropy(model.forward(packed.inputs), packed.targets, 1.0);
+      auto every_row = [](int64_t) { return true; };
+      auto minus_advantage = [&](int64_t i, int64_t) { return -rows[static_cast<std::size_t>(i)].advantage; };
+      const double policy = aggregate(mode, C, packed.mask, every_row, minus_advantage);
+      // Under token-mean -sum_i A_i n_i / tokens: not 0 only when lengths and advantages correlate.
+      if (mode == rl::Aggregation::TokenMean) REQUIRE(std::abs(policy) > 1e-3);
+      CHECK(metric(row, "loss/policy") == doctest::Approx(policy).epsilon(1e-9));
+      CHECK(metric(row, "clip_ratio/low") == 0.0);
+      CHECK(metric(row, "clip_ratio/high") == 0.0);
+      auto entropy_at = [&](int64_t i, int64_t t) { return entropy.at({i, t}); };
+      const double H = aggregate(mode, C, packed.mask, every_row, entropy_at);
+      CHECK(metric(row, "loss/entropy") == doctest::Approx(use_override ? -coef * H : 0.0).epsilon(1e-9));
+    }
+
+  // LUFFY: 3 samples + 1 demonstration per group, constant normalizer C = max_new_tokens = 6.
+  std::vector<double> predicted, logged;
+  for (bool shaping : {true, false}) {
+    INFO("LUFFY, shaping " << shaping);
+    nn::GPT<double> model(toy_config(tok), 9);
+    rl::TrainerOptions options = quiet({.method = rl::Method::LUFFY, .steps = 1, .prompts_per_step = 3,
+                                        .group_size = 4, .max_new_tokens = 6});
+    if (!shaping) {
+      rl::ObjectiveOptions o = rl::method_recipe(rl::Method::LUFFY, 1, 0, 1, 6).objective;
+      o.shaping = false;
+      options.objective_override = o;
+    }
+    rl::Trainer<double> trainer(model, tok, env, options);
+    const rl::MetricRow row = trainer.accumulate_gradients();
+    const auto& rows = trainer.rows();
+    const auto packed = rl::pack_rows<double>(rows, tok.pad_id(), toy_config(tok).context_length);
+    NoGradGuard no_grad;
+    const Tensor<double> lp = token_log_probs(model.forward(packed.inputs), packed.targets, 1.0);
+    auto token_loss = [&](int64_t i, int64_t t) {
+      const rl::Row& r = rows[static_cast<std::size_t>(i)];
+      if (r.kind == rl::RowKind::OnPolicy) return -r.advantage;  // rho = 1
+      const double p = std::exp(lp.at({i, t}));
+      return -r.advantage * (shaping ? p / (p + 0.1) : p);
+    };
+    predicted.push_back(aggregate(rl::Aggregation::Constant, 6, packed.mask, [](int64_t) { return true; }, token_loss));
+    logged.push_back(metric(row, "loss/policy"));
+    CHECK(logged.back() == doctest::Approx(predicted.back()).epsilon(1e-9));
+  }
+  CHECK(std::abs(predicted[0] - predicted[1]) > 1e-4);  // shaping changes the prediction: the check can tell
+}
+
+namespace {
+
+// SpreadEnv that, at the start of each GRPO step (its rollouts call sample_queries once, first),
+// notes the step of the checkpoint on disk (-1: none) and keeps a copy of the checkpoint of keep_step.
+class CheckpointWatcher final : public SpreadEnv {
+ public:
+  CheckpointWatcher(std::string checkpoint, std::string keep_dir, int64_t keep_step)
+      : checkpoint_(std::move(checkpoint)), keep_dir_(std::move(keep_dir)), keep_step_(keep_step) {}
+  std::vector<rl::Query> sample_queries(int64_t n, Generator& gen) const override {
+    seen.push_back(step_on_disk());
+    if (seen.back() == keep_step_ && !std::filesystem::exists(keep_dir_))
+      std::filesystem::copy(checkpoint_, keep_dir_, std::filesystem::copy_options::recursive);
+    return SpreadEnv::sample_queries(n, gen);
+  }
+  int64_t step_on_disk() const {
+    if (!std::filesystem::exists(checkpoint_ + "/trainer.json")) return -1;
+    return io::Json::parse(io::read_file(checkpoint_ + "/trainer.json", "test")).at("step").as_int("step");
+  }
+  mutable std::vector<int64_t> seen;
+
+ private:
+  std::string checkpoint_, keep_dir_;
+  int64_t keep_step_;
+};
+
+std::set<std::string> names_in(const std::string& dir) {
+  std::set<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) out.insert(entry.path().filename().string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint_every writes a checkpoint after every multiple of it and after the last step; resuming from "
+          "the middle one reproduces the uninterrupted run bit for bit (beta > 0)") {
+  const auto tok = toy_tokenizer();
+  const auto base = std::filesystem::temp_directory_path() / "chord_test_checkpoint_every";
+  std::filesystem::remove_all(base);
+  const std::string run = (base / "run").string(), middle = (base / "step2").string(),
+                    again = (base / "resumed").string();
+  const rl::TrainerOptions options =
+      quiet({.method = rl::Method::GRPO, .steps = 5, .prompts_per_step = 2, .group_size = 4, .lr = 1e-2,
+             .max_new_tokens = 6, .beta = 0.05, .checkpoint_every = 2, .out_dir = run, .seed = 7});
+
+  CheckpointWatcher watcher(run + "/checkpoint", middle, 2);
+  nn::GPT<double> straight(toy_config(tok), 21);
+  rl::Trainer<double> first(straight, tok, watcher, options);
+  first.train();
+  // Checkpoints after steps 2 and 4 (the multiples of 2) and 5 (the last); seen at the start of steps 1..5:
+  CHECK(watcher.seen == std::vector<int64_t>{-1, -1, 2, 2, 4});
+  CHECK(watcher.step_on_disk() == 5);
+  CHECK(names_in(run) == std::set<std::string>{"checkpoint", "metrics.csv", "metrics.jsonl"});
+  // save_checkpoint's files: the weights (with their config and tokenizer beside), AdamW's moments, the step.
+  CHECK(names_in(run + "/checkpoint") == std::set<std::string>{"model.safetensors", "model.config.json",
+                                                               "model.tokenizer.json", "optimizer.safetensors",
+                                                               "trainer.json"});
+  REQUIRE(std::filesystem::exists(middle + "/trainer.json"));
+
+  // Resume the step-2 checkpoint in a new trainer. With beta > 0 the reference is the policy the
+  // trainer is constructed with, so that must be the run's starting policy (seed 21); the weights
+  // are then scrambled before resume, which must overwrite them all.
+  SpreadEnv env;
+  rl::TrainerOptions resumed_options = options;
+  resumed_options.out_dir = again;
+  nn::GPT<double> resumed(toy_config(tok), 21);
+  rl::Trainer<double> second(resumed, tok, env, resumed_options);
+  {
+    NoGradGuard no_grad;
+    for (auto& p : resumed.parameters()) p.copy_(Tensor<double>::full(p.shape(), 0.5));
+  }
+  second.resume(middle);
+  CHECK(second.step() == 2);
+  second.train();
+
+  const auto a = straight.parameters(), b = resumed.parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].to_vector() == b[i].to_vector());  // bit for bit
+  // Steps 3..5 log the same numbers, bit for bit (the timings aside), the final evaluation included.
+  REQUIRE(first.history().size() == 5);
+  REQUIRE(second.history().size() == 3);
+  for (std::size_t s = 0; s < 3; ++s) {
+    const rl::MetricRow &want = first.history()[s + 2], &got = second.history()[s];
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CAPTURE(want[i].first);
+      CHECK(got[i].first == want[i].first);
+      if (want[i].first.rfind("timing/", 0) != 0) CHECK(got[i].second == want[i].second);
+    }
+  }
+  CHECK(io::read_metrics(again + "/metrics.jsonl").size() == 3);
+  std::filesystem::remove_all(base);
 }

@@ -70,4 +70,28 @@ void check_values(const Tensor<T>& t, const std::vector<double>& expected, doubl
 #define CHORD_CHECK_ERROR(expr, needle) \
   CHECK_THROWS_WITH_AS(expr, doctest::Contains(needle), ::chord::Error)
 
+// The kernels of a vector ISA this CPU lacks cannot run here: a test that loops over this CPU's
+// ISAs calls this, and the run says which were not checked (once per process; CTest runs each test
+// case in its own) rather than passing in silence.
+inline void report_unchecked_isas() {
+  static bool reported = false;
+  std::string missing;
+  int count = 0;
+  for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512})
+    if (cpu::detected_isa() < isa) missing += std::string(count++ ? ", " : "") + cpu::isa_name(isa);
+  if (count > 0 && !reported) {
+    reported = true;
+    MESSAGE("NOT checked on this CPU: the " << missing << " kernels (" << count << " of 2 vector ISAs missing)");
+  }
+}
+
+// The ISAs a kernel test runs: portable and every vector ISA this CPU has (the rest reported).
+inline std::vector<cpu::Isa> testable_isas() {
+  std::vector<cpu::Isa> v = {cpu::Isa::Portable};
+  if (cpu::detected_isa() >= cpu::Isa::Avx2) v.push_back(cpu::Isa::Avx2);
+  if (cpu::detected_isa() >= cpu::Isa::Avx512) v.push_back(cpu::Isa::Avx512);
+  report_unchecked_isas();
+  return v;
+}
+
 }  // namespace chord::testing

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <chord/backend/cpu/activation.hpp>
@@ -20,12 +21,8 @@ using namespace chord;
 
 namespace {
 
-std::vector<cpu::Isa> isas() {
-  std::vector<cpu::Isa> v = {cpu::Isa::Portable};
-  if (cpu::detected_isa() >= cpu::Isa::Avx2) v.push_back(cpu::Isa::Avx2);
-  if (cpu::detected_isa() >= cpu::Isa::Avx512) v.push_back(cpu::Isa::Avx512);
-  return v;
-}
+// The ISAs to test (test_util.hpp).
+std::vector<cpu::Isa> isas() { return chord::testing::testable_isas(); }
 
 struct ExpLoop {
   template <class T>

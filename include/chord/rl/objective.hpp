@@ -7,7 +7,8 @@
 //   L_policy  aggregates the token losses of the policy rows, with one normalizer over both kinds:
 //               OnPolicy rows:  l_t = max(-A rho_t, -A clip(rho_t, 1 - eps_low, 1 + eps_high))
 //                               (optional dual clip: min(l_t, -A c) when A < 0; clip = false: -A rho_t)
-//               OffPolicy rows: l_t = -A p_t / (p_t + gamma)     (LUFFY's shaping, gradient through p_t)
+//               OffPolicy rows: l_t = -A p_t / (p_t + gamma)     (LUFFY's shaping, gradient through p_t;
+//                                                                 shaping = false: -A p_t)
 //   L_sft     aggregates s_t = -w_t lp_t over Expert rows, with its own normalizer (so the share of
 //             expert rows does not scale it; mu alone sets the balance); w_t = 1, sg(p(1-p)) or sg(p)
 //   KL        aggregates k_t (k1, k2 or k3 of d = lp_ref - lp) over every row's loss tokens
@@ -76,6 +77,7 @@ struct ObjectiveOptions {
   SftWeight sft_weight = SftWeight::Plain;
   // LUFFY's shaping of OffPolicy tokens: f(p) = p / (p + gamma).
   double shaping_gamma = 0.1;  // > 0
+  bool shaping = true;         // false: l = -A p (the LUFFY paper's ablation without shaping)
   // KL to a reference policy (off by default: no reference model needed).
   double beta = 0.0;  // >= 0
   KLEstimator kl = KLEstimator::K3;
@@ -340,7 +342,8 @@ ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, co
         metrics.clip_dual.add(r.region == ClipRegion::Dual);
         metrics.on_prob.add(std::exp(lp_t));
       } else if (kind == RowKind::OffPolicy) {
-        l = shaped_off_policy_token_loss(lp_t, A, options.shaping_gamma);
+        l = options.shaping ? shaped_off_policy_token_loss(lp_t, A, options.shaping_gamma)
+                            : unshaped_off_policy_token_loss(lp_t, A);
         metrics.off_prob.add(std::exp(lp_t));
       } else {
         l = sft_token_loss(lp_t, options.sft_weight);

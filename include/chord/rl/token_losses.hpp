@@ -93,6 +93,13 @@ inline TokenLoss shaped_off_policy_token_loss(double lp, double advantage, doubl
   return {-advantage * p / denom, -advantage * gamma * p / (denom * denom)};
 }
 
+// The same term without the shaping (LUFFY's ablation, gamma -> plain p): l = -A p, the
+// gradient through p: dl/dlp = -A p. It fades with p, so the expert's rare tokens barely move.
+inline TokenLoss unshaped_off_policy_token_loss(double lp, double advantage) {
+  const double p = std::exp(lp);
+  return {-advantage * p, -advantage * p};
+}
+
 // ---- SFT ----------------------------------------------------------------------
 
 enum class SftWeight {

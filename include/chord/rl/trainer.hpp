@@ -64,7 +64,10 @@ struct TrainerOptions {
   double temperature = 1.0;          // rollouts; the trainer's lp uses the same
   int64_t max_new_tokens = 48;       // response budget, EOS included
   double beta = 0.0;                 // KL to the initial policy (k3); > 0 keeps a frozen copy
-  std::optional<ObjectiveOptions> objective_override = std::nullopt;  // replaces the method's options
+  // Replaces the method's loss options, except beta: TrainerOptions::beta alone sets the KL term,
+  // since it also decides whether a frozen reference is kept (an override's beta must be 0 or equal).
+  std::optional<ObjectiveOptions> objective_override = std::nullopt;
+  std::optional<MuSchedule> mu_override = std::nullopt;  // replaces the method's mu (ablations: constant mu)
 
   int64_t eval_every = 0;            // also before step 1 when > 0; 0 = only at the end
   EvalOptions eval = {};
@@ -94,7 +97,13 @@ struct TrainerOptions {
     check(eval_every >= 0 && checkpoint_every >= 0 && progress_every >= 1, op,
           "eval_every and checkpoint_every must be >= 0, progress_every >= 1");
     eval.validate();
-    if (objective_override) objective_override->validate();
+    if (objective_override) {
+      objective_override->validate();
+      check(objective_override->beta == 0.0 || objective_override->beta == beta, op,
+            "objective_override.beta = ", objective_override->beta, " but beta = ", beta,
+            ": set the KL coefficient in TrainerOptions::beta (it decides whether a reference model is kept)");
+    }
+    if (mu_override) mu_override->validate();
   }
 };
 
@@ -153,19 +162,34 @@ class Trainer {
   }
 
   // One optimizer step; returns its metrics (named in docs/algorithms.md section 6).
+  // Exactly accumulate_gradients() followed by apply_gradients().
   MetricRow train_step() {
+    accumulate_gradients();
+    return apply_gradients();
+  }
+
+  // The first half of a step, public so that tests can read what a step computes before the
+  // optimizer touches it: advances step(), builds the step's rows (rollouts, rewards, group
+  // advantages, expert rows; see rows()) and leaves the gradient of the step's whole loss, summed
+  // over its micro-batches, in the policy's parameters' grad(): nothing clipped, no weight changed.
+  // Returns the metrics known so far (rollout metrics, step, the objective's metrics, mu).
+  // apply_gradients() must follow before the next step.
+  MetricRow accumulate_gradients() {
+    check(!pending_, "Trainer::accumulate_gradients", "step ", step_,
+          "'s gradients are accumulated but not applied: call apply_gradients() first");
     ++step_;
-    const auto t0 = std::chrono::steady_clock::now();
+    PendingStep pending{.row = {}, .t0 = std::chrono::steady_clock::now(), .t1 = {}};
     const int64_t decay = options_.mu_decay_steps > 0 ? options_.mu_decay_steps : std::max<int64_t>(1, options_.steps / 2);
     const Recipe recipe = method_recipe(options_.method, step_, options_.sft_steps, decay, options_.max_new_tokens);
-    const ObjectiveOptions objective = options_.objective_override.value_or(with_beta(recipe.objective));
-    const double mu = recipe.mu.mu(step_);
+    const ObjectiveOptions objective = with_beta(options_.objective_override.value_or(recipe.objective));
+    const double mu = options_.mu_override.value_or(recipe.mu).mu(step_);
     Generator gen(step_seed(0));
 
-    MetricRow row;
-    std::vector<Row> rows;
+    MetricRow& row = pending.row;
+    std::vector<Row>& rows = rows_;
+    rows.clear();
     if (recipe.on_policy) add_rollouts(recipe, gen, rows, row);
-    const auto t1 = std::chrono::steady_clock::now();
+    pending.t1 = std::chrono::steady_clock::now();
     if (recipe.expert_rows) add_expert_rows(gen, rows);
 
     // Micro-batches, and the step's normalizers over all of them, before any loss.
@@ -194,21 +218,37 @@ class Trainer {
       result.loss.backward();
       metrics += result.metrics;
     }
+
+    row.emplace_back("step", static_cast<double>(step_));
+    for (auto& m : metrics.named()) row.push_back(m);
+    row.emplace_back("mu", mu);
+    pending_ = std::move(pending);
+    return pending_->row;
+  }
+
+  // The second half of a step: clips the gradient accumulate_gradients() left, takes the AdamW
+  // step, zeroes the gradients; returns the step's metrics.
+  MetricRow apply_gradients() {
+    check(pending_.has_value(), "Trainer::apply_gradients", "no gradients to apply: call accumulate_gradients() first");
     const double grad_norm = optim::clip_grad_norm(policy_.parameters(), options_.max_grad_norm);
     optimizer_.step();
     optimizer_.zero_grad();
     const auto t2 = std::chrono::steady_clock::now();
 
-    row.emplace_back("step", static_cast<double>(step_));
-    for (auto& m : metrics.named()) row.push_back(m);
-    row.emplace_back("mu", mu);
+    MetricRow row = std::move(pending_->row);
     row.emplace_back("grad_norm", grad_norm);
     row.emplace_back("lr", optimizer_.lr());
-    row.emplace_back("rows", static_cast<double>(rows.size()));
-    row.emplace_back("timing/rollout_s", std::chrono::duration<double>(t1 - t0).count());
-    row.emplace_back("timing/train_s", std::chrono::duration<double>(t2 - t1).count());
+    row.emplace_back("rows", static_cast<double>(rows_.size()));
+    row.emplace_back("timing/rollout_s", std::chrono::duration<double>(pending_->t1 - pending_->t0).count());
+    row.emplace_back("timing/train_s", std::chrono::duration<double>(t2 - pending_->t1).count());
+    pending_.reset();
     return row;
   }
+
+  // The rows of the latest step, as accumulate_gradients() built them: each prompt's group in
+  // turn (its on-policy samples, then LUFFY's off-policy demonstrations) with rewards and
+  // advantages, then the expert rows. For tests and inspection; empty before the first step.
+  const std::vector<Row>& rows() const { return rows_; }
 
   // Writes dir/model.safetensors (+ tokenizer, config), dir/optimizer.safetensors and dir/trainer.json.
   void save_checkpoint(const std::string& dir) const {
@@ -380,6 +420,12 @@ class Trainer {
   std::unique_ptr<nn::GPT<T>> reference_;
   std::optional<io::MetricsLogger> logger_;
   std::vector<MetricRow> history_;
+  std::vector<Row> rows_;  // the latest step's (rows())
+  struct PendingStep {     // what accumulate_gradients() hands to apply_gradients()
+    MetricRow row;
+    std::chrono::steady_clock::time_point t0, t1;
+  };
+  std::optional<PendingStep> pending_;
   int64_t step_ = 0;
   bool resumed_ = false;
 };
