@@ -1,256 +1,326 @@
-// The papers in miniature: CHORD and LUFFY against SFT, GRPO and SFT-then-RL on toy
-// verifiable tasks, from one base policy, with one budget of optimizer steps each.
+// The papers in miniature: CHORD and LUFFY against SFT, GRPO and SFT-then-RL on a toy task chosen so
+// that the papers' premises hold (docs/miniature.md), over several seeds, with the papers' findings
+// checked on the numbers.
 //
-//   build/examples/papers_in_miniature [--quick] [--out runs/miniature] [--steps N] [--seed S]
-//                                      [--threads N] [--device cpu|cuda]   (--help lists them all)
+//   build/examples/papers_in_miniature            # default: one seed, the six methods (~10 min, 2 cores)
+//   build/examples/papers_in_miniature --quick    # a smoke run (under 2 minutes)
+//   build/examples/papers_in_miniature --full     # 3 seeds, the six methods and four ablations
 //
-// (a) trains a base policy: a character-level GPT taught to answer addition and letter-sorting
-//     prompts in a terse style ("347+285=#632"), with 30% near-miss wrong answers in its data
-//     (partial competence), plus a held-out skill (string reversal) it learns well;
-// (b) post-trains a copy of it with each method on the same prompts, where the expert
-//     demonstrations reason in another style ("7+5=12,4+8+1=13,3+2+1=6#632");
-// (c) evaluates pass@1 and pass@k on the in-distribution test split (id), harder problems (ood)
-//     and the held-out skill (retention: what post-training made the model forget);
-// (d) writes results.md (a Markdown table), each method's metrics (JSONL + CSV) and
-//     curves.png (one curve per method: reward, test accuracy, entropy, mu).
+// For each seed:
+// (a) trains a base policy: a character-level GPT that sorts letters tersely ("sort dbcab=#abbcd")
+//     on strings of 3 to 5 letters, with near-miss wrong answers in its data (partial competence),
+//     and reverses strings (the held-out skill);
+// (b) post-trains a copy of it with each method on strings of 3 to 8 letters, where the expert's
+//     demonstrations count first ("a1b2c1d1#abbcd");
+// (c) evaluates pass@1 and pass@k on id (3-5 letters), hard (6-8: the base policy never solves them)
+//     and retention (reversal: what post-training made the model forget).
+// Then (d) writes results.md (tables over seeds, the premises, the findings with verdicts),
+// results.json, curves.png and findings.png, and under seed-<S>/ each run's metrics.
 
 #include <chord/chord.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <exception>
 #include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "miniature/findings.hpp"
+#include "miniature/report.hpp"
+#include "miniature/results.hpp"
+#include "miniature/setting.hpp"
 
 namespace {
 
 using namespace chord;
+using namespace miniature;
 
 struct Options {
-  bool quick = false;
+  bool quick = false, full = false, resume = false;
   std::string out = "runs/miniature";
   int64_t steps = 0;  // post-training steps per method; 0 = the preset's
-  uint64_t seed = 1;
+  int64_t seeds = 0;  // how many seeds; 0 = the preset's
+  uint64_t seed = 1;  // the first seed
   int threads = cpu::num_threads();
+  int jobs = 0;       // runs at a time; 0 = one per thread (CPU), 1 on CUDA
   std::string device = "cpu";
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   io::ArgParser args("papers_in_miniature",
-                     "The papers in miniature: trains a small base policy on toy verifiable tasks (addition,\n"
-                     "letter sorting, and string reversal as a held-out skill), post-trains a copy with each of\n"
-                     "SFT, GRPO, SFT-then-RL, LUFFY, CHORD-mu and CHORD-phi for the same number of optimizer\n"
-                     "steps, evaluates them, and writes results.md, curves.png and each method's metrics.");
-  args.flag("--quick", o.quick, "the 2-minute preset (a smaller model and 30 steps; a smoke run)")
+                     "The papers in miniature: trains a small base policy that sorts letters tersely, post-trains a\n"
+                     "copy with each of SFT, GRPO, SFT-then-RL, LUFFY, CHORD-mu and CHORD-phi for the same number\n"
+                     "of steps on an expert that counts first, over one or more seeds, and writes results.md (mean\n"
+                     "± std over seeds, the premises, the papers' findings with verdicts), results.json, curves.png\n"
+                     "and findings.png.");
+  args.flag("--quick", o.quick, "a smoke run: a 2-layer model and 30 steps (under 2 minutes)")
+      .flag("--full", o.full, "the reference run: 3 seeds, 800 steps, the six methods and four ablations")
       .option("--out", o.out, "output directory (created if missing)", {.metavar = "DIR"})
-      .option("--steps", o.steps, "post-training steps per method; 0 = the preset's (300, quick 30)",
+      .option("--steps", o.steps, "post-training steps per method; 0 = the preset's (default 600, full 800, quick 30)",
               {.min = 0, .max = 10'000'000})
-      .option("--seed", o.seed, "seed of the base policy, the task draws and the sampling")
+      .option("--seeds", o.seeds, "how many seeds (seed, seed + 1, ...); 0 = the preset's (1, full 3)",
+              {.min = 0, .max = 100})
+      .option("--seed", o.seed, "the first seed: it sets the base policy, the task draws and the sampling")
       .option("--threads", o.threads, "CPU threads", {.min = 1, .max = 1024})
+      .option("--jobs", o.jobs, "runs at a time; 0 = one per thread on the CPU, 1 on CUDA (same numbers either way)",
+              {.min = 0, .max = 64})
+      .flag("--resume", o.resume, "reuse the runs a previous call with the same settings finished in --out")
       .choice("--device", o.device, {"cpu", "cuda"}, "where the models train")
       .epilog("examples:\n  build/examples/papers_in_miniature --quick\n"
-              "  build/examples/papers_in_miniature --out runs/miniature --seed 2");
+              "  build/examples/papers_in_miniature --full --out runs/miniature-full");
   args.parse_or_exit(argc, argv);
   check(!o.out.empty(), "papers_in_miniature", "--out must not be empty");
+  check(!(o.quick && o.full), "papers_in_miniature", "--quick and --full exclude each other");
   return o;
-}
-
-// The sizes of a run: the default (about 12 minutes on 2 quiet cores) and --quick (under 2).
-struct Preset {
-  int64_t base_steps, steps, prompts_per_step, group_size, expert_rows, eval_every, test_size, eval_k;
-  nn::GPTConfig model;
-};
-
-Preset preset(bool quick, int64_t vocab) {
-  if (quick)
-    return {.base_steps = 300, .steps = 30, .prompts_per_step = 8, .group_size = 8, .expert_rows = 16,
-            .eval_every = 10, .test_size = 32, .eval_k = 4,
-            .model = {.vocab_size = vocab, .context_length = 64, .n_layer = 2, .n_head = 4, .n_embd = 64}};
-  return {.base_steps = 1500, .steps = 300, .prompts_per_step = 16, .group_size = 8, .expert_rows = 32,
-          .eval_every = 25, .test_size = 100, .eval_k = 8,
-          .model = {.vocab_size = vocab, .context_length = 64, .n_layer = 3, .n_head = 4, .n_embd = 128}};
-}
-
-struct Result {
-  std::string name;
-  std::vector<rl::SplitScore> scores;
-  double seconds = 0;
-
-  // The scores of one split (zeros when the split is missing).
-  rl::SplitScore split(const std::string& name) const {
-    for (const auto& s : scores)
-      if (s.name == name) return s;
-    return {.name = name};
-  }
-  double pass_at_1(const std::string& name) const { return split(name).pass_at_1; }
-};
-
-// 0.336 (three decimals, as in the table).
-std::string three_decimals(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", x);
-  return buf;
-}
-
-// The lines under the table: what a reader should see in it. results[0] is the base policy.
-std::string reading_notes(const std::vector<Result>& results, bool quick, int64_t steps) {
-  if (quick)
-    return "This is the quick preset, a smoke run: a 2-layer model and " + std::to_string(steps) +
-           " steps per method check that every method runs end to end. At this size the numbers do not compare "
-           "the methods; run without --quick for that.\n";
-  const Result& base = results.front();
-  std::string above, below, ood_nonzero;
-  double retention_low = 1, retention_high = 0;
-  for (std::size_t i = 1; i < results.size(); ++i) {
-    const Result& r = results[i];
-    (r.pass_at_1("id") > base.pass_at_1("id") ? above : below) += (std::string(1, ' ') + r.name + ",");
-    if (r.pass_at_1("ood") > 0) ood_nonzero += " " + r.name + ",";
-    retention_low = std::min(retention_low, r.pass_at_1("retention"));
-    retention_high = std::max(retention_high, r.pass_at_1("retention"));
-  }
-  auto list = [](std::string s) { return s.empty() ? std::string(" none") : s.substr(0, s.size() - 1); };
-  std::string notes = "How to read it: compare each method with the base policy's row (id pass@1 " +
-                      three_decimals(base.pass_at_1("id")) + "). Above it on id pass@1:" + list(above) +
-                      "; not above it:" + list(below) + ". ";
-  notes += ood_nonzero.empty()
-               ? "ood is 0 for every method, as expected at this size: the model does not extrapolate to longer "
-                 "inputs than it was trained on. "
-               : "Above 0 on ood:" + list(ood_nonzero) + ". ";
-  notes += "Post-training moved the held-out skill (retention) from " + three_decimals(base.pass_at_1("retention")) +
-           " to between " + three_decimals(retention_low) + " and " + three_decimals(retention_high) +
-           ": the lower, the more the method forgot. One seed: differences under about 0.04 are within seed "
-           "noise (README.md, \"The papers in miniature\").\n";
-  return notes;
-}
-
-// The table as JSON, for programs (the example's test, tables over seeds):
-// {"preset": "quick", "seed": 1, "steps": 30, "methods": [{"name": "base policy", "seconds": 0,
-//   "splits": {"id": {"pass@1": 0.105, "pass@k": 0.312, "k": 4}, ...}}, ...]}
-io::Json results_json(const std::vector<Result>& results, const Options& opt, int64_t steps, int64_t k) {
-  io::Json::Array methods;
-  for (const Result& r : results) {
-    io::Json::Object splits;
-    for (const auto& s : r.scores)
-      splits.emplace_back(s.name, io::Json(io::Json::Object{{"pass@1", io::Json(s.pass_at_1)},
-                                                            {"pass@k", io::Json(s.pass_at_k)},
-                                                            {"k", io::Json(k)},
-                                                            {"malformed", io::Json(s.malformed)}}));
-    methods.emplace_back(io::Json::Object{
-        {"name", io::Json(r.name)}, {"seconds", io::Json(r.seconds)}, {"splits", io::Json(std::move(splits))}});
-  }
-  return io::Json(io::Json::Object{{"preset", io::Json(opt.quick ? "quick" : "default")},
-                                   {"seed", io::Json(static_cast<double>(opt.seed))},
-                                   {"steps", io::Json(steps)},
-                                   {"methods", io::Json(std::move(methods))}});
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The evaluation of seed `seed`: its own sampling stream (the seed changes the sampling too).
+rl::EvalOptions eval_options(const Preset& p, uint64_t seed) {
+  return {.k = p.eval_k, .temperature = 1.0, .max_new_tokens = p.max_new_tokens, .seed = 20250811 + 7919 * seed};
+}
+
+// ---- saved results, for --resume --------------------------------------------------
+
+io::Json scores_json(const std::vector<rl::SplitScore>& scores, double seconds, const std::string& fingerprint) {
+  io::Json::Array list;
+  for (const auto& s : scores)
+    list.emplace_back(io::Json::Object{{"name", io::Json(s.name)},
+                                       {"pass@1", io::Json(s.pass_at_1)},
+                                       {"pass@k", io::Json(s.pass_at_k)},
+                                       {"malformed", io::Json(s.malformed)},
+                                       {"queries", io::Json(s.queries)}});
+  return io::Json(io::Json::Object{
+      {"fingerprint", io::Json(fingerprint)}, {"seconds", io::Json(seconds)}, {"scores", io::Json(std::move(list))}});
+}
+
+// The scores saved at `path` when they were written with `fingerprint`.
+std::optional<RunResult> read_saved(const std::string& path, const std::string& fingerprint) {
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  const io::Json j = io::Json::parse(io::read_file(path, "papers_in_miniature"));
+  if (j.at("fingerprint").as_string() != fingerprint) return std::nullopt;
+  RunResult r;
+  r.seconds = j.at("seconds").as_number();
+  for (const io::Json& s : j.at("scores").as_array())
+    r.scores.push_back({.name = s.at("name").as_string(),
+                        .pass_at_1 = s.at("pass@1").as_number(),
+                        .pass_at_k = s.at("pass@k").as_number(),
+                        .malformed = s.at("malformed").as_number(),
+                        .queries = s.at("queries").as_int()});
+  return r;
+}
+
+// ---- one seed's base policy, and one run ------------------------------------------
+
+struct SeedContext {
+  uint64_t seed = 0;
+  std::string dir;  // out/seed-<S>
+  std::unique_ptr<tasks::TaskSuite> suite;
+  std::unique_ptr<tasks::SuiteEnvironment> env;
+  std::shared_future<std::shared_ptr<const nn::GPT<float>>> base;  // ready once the base is trained
+};
+
+class Experiment {
+ public:
+  Experiment(const Options& opt, Preset preset, const io::Tokenizer& tokenizer, Device device)
+      : opt_(opt), preset_(std::move(preset)), runs_(make_runs(preset_)), tokenizer_(tokenizer), device_(device) {}
+
+  const Preset& preset() const { return preset_; }
+  const std::vector<RunSpec>& runs() const { return runs_; }
+
+  // Every base policy, then every run, `jobs` at a time (a run waits for its seed's base policy).
+  Results run_all(int jobs) {
+    std::vector<SeedContext> seeds;
+    std::vector<std::promise<std::shared_ptr<const nn::GPT<float>>>> base_ready(preset_.seeds.size());
+    for (std::size_t i = 0; i < preset_.seeds.size(); ++i) {
+      SeedContext s;
+      s.seed = preset_.seeds[i];
+      s.dir = opt_.out + "/seed-" + std::to_string(s.seed);
+      s.suite = std::make_unique<tasks::TaskSuite>(make_suite(s.seed, preset_.test_size));
+      s.env = std::make_unique<tasks::SuiteEnvironment>(*s.suite);
+      s.base = base_ready[i].get_future().share();
+      seeds.push_back(std::move(s));
+    }
+    struct Job {
+      std::size_t seed_index;
+      int run;  // -1: the base policy
+    };
+    std::vector<Job> queue;
+    for (std::size_t i = 0; i < seeds.size(); ++i) queue.push_back({i, -1});
+    for (std::size_t i = 0; i < seeds.size(); ++i)
+      for (int r = 0; r < static_cast<int>(runs_.size()); ++r) queue.push_back({i, r});
+
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr error;
+    const auto worker = [&] {
+      for (std::size_t j; (j = next.fetch_add(1)) < queue.size();) {
+        const Job job = queue[j];
+        SeedContext& s = seeds[job.seed_index];
+        try {
+          if (job.run < 0) {
+            RunResult base;
+            auto model = train_base(s, base);
+            add(std::move(base));
+            base_ready[job.seed_index].set_value(std::move(model));
+          } else {
+            add(post_train(s, runs_[static_cast<std::size_t>(job.run)], *s.base.get()));
+          }
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (!error) error = std::current_exception();
+          if (job.run < 0) base_ready[job.seed_index].set_exception(std::current_exception());
+          next.store(queue.size());  // start nothing new
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (int i = 1; i < jobs; ++i) workers.emplace_back(worker);
+    worker();
+    for (std::thread& t : workers) t.join();
+    if (error) std::rethrow_exception(error);
+    results_.sort_by_seed();
+    return results_;
+  }
+
+ private:
+  void add(RunResult r) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    results_.add(std::move(r));
+  }
+  void say(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
+
+  // (a) the base policy of one seed: SFT on the base-style corpus (or, with --resume, the saved one).
+  std::shared_ptr<const nn::GPT<float>> train_base(const SeedContext& s, RunResult& result) {
+    std::filesystem::create_directories(s.dir);
+    const std::string weights = s.dir + "/base.safetensors", saved = s.dir + "/base.json";
+    auto base = std::make_shared<nn::GPT<float>>(preset_.model, s.seed);
+    base->to(device_);
+    result.name = "base policy";
+    result.seed = s.seed;
+    if (opt_.resume && std::filesystem::exists(weights))
+      if (auto done = read_saved(saved, preset_.fingerprint())) {
+        io::load_gpt_weights(weights, *base);
+        result.scores = done->scores;
+        say("(a) seed " + std::to_string(s.seed) + ": the base policy from " + weights);
+        return base;
+      }
+    say("(a) seed " + std::to_string(s.seed) + ": base policy, " + decimals(static_cast<double>(base->num_parameters()) / 1e6, 2) +
+        " M parameters, " + std::to_string(preset_.base_steps) + " steps on terse answers (30% of them wrong)");
+    const tasks::SuiteEnvironment corpus(*s.suite, tasks::DemonstrationStyle::BasePretraining, base_corpus());
+    const auto t0 = std::chrono::steady_clock::now();
+    rl::Trainer<float> pretrain(*base, tokenizer_, corpus,
+                                {.method = rl::Method::SFT, .steps = preset_.base_steps, .expert_rows_per_step = 64,
+                                 .micro_batch_rows = 64, .lr = 3e-3, .weight_decay = 0.0,
+                                 .eval = eval_options(preset_, s.seed),
+                                 .progress_every = std::max<int64_t>(1, preset_.base_steps / 5),
+                                 .progress_label = "seed " + std::to_string(s.seed) + " base policy", .seed = s.seed});
+    result.scores = pretrain.train();  // evaluated at the last step
+    io::save_gpt(weights, *base, &tokenizer_);
+    io::write_text_file_atomically(saved, scores_json(result.scores, seconds_since(t0), preset_.fingerprint()).dump() + "\n");
+    return base;
+  }
+
+  // (b) + (c): one run from the seed's base policy.
+  RunResult post_train(const SeedContext& s, const RunSpec& spec, const nn::GPT<float>& base) {
+    const std::string dir = s.dir + "/" + spec.name, saved = dir + "/result.json";
+    RunResult result;
+    result.name = spec.name;
+    result.seed = s.seed;
+    if (opt_.resume && std::filesystem::exists(dir + "/metrics.jsonl"))
+      if (auto done = read_saved(saved, preset_.fingerprint())) {
+        result.scores = done->scores;
+        result.seconds = done->seconds;
+        result.curves = io::read_metrics(dir + "/metrics.jsonl");
+        say("(b) seed " + std::to_string(s.seed) + ", " + spec.name + ": finished before, read from " + saved);
+        return result;
+      }
+    std::filesystem::remove_all(dir);  // no stale metrics from a run with other settings
+    say("(b) seed " + std::to_string(s.seed) + ", " + spec.name + ": " + std::to_string(preset_.steps) +
+        " steps from the base policy (" + spec.what + ")");
+    nn::GPT<float> policy(preset_.model);
+    policy.to(device_);
+    policy.load_state_dict(base.state_dict());
+    const auto t0 = std::chrono::steady_clock::now();
+    rl::Trainer<float> trainer(policy, tokenizer_, *s.env,
+                               {.method = spec.method, .steps = preset_.steps, .prompts_per_step = preset_.prompts_per_step,
+                                .group_size = preset_.group_size, .expert_rows_per_step = preset_.expert_rows,
+                                .sft_steps = preset_.steps / 3, .micro_batch_rows = 64, .lr = preset_.lr,
+                                .max_new_tokens = preset_.max_new_tokens, .objective_override = spec.objective,
+                                .mu_override = spec.mu, .eval_every = preset_.eval_every,
+                                .eval = eval_options(preset_, s.seed), .out_dir = dir,
+                                .progress_every = std::max<int64_t>(1, preset_.steps / 5),
+                                .progress_label = "seed " + std::to_string(s.seed) + " " + spec.name, .seed = s.seed});
+    result.scores = trainer.train();
+    result.seconds = seconds_since(t0);
+    result.curves = io::read_metrics(dir + "/metrics.jsonl");
+    io::write_text_file_atomically(saved, scores_json(result.scores, result.seconds, preset_.fingerprint()).dump() + "\n");
+    return result;
+  }
+
+  const Options& opt_;
+  Preset preset_;
+  std::vector<RunSpec> runs_;
+  const io::Tokenizer& tokenizer_;
+  Device device_;
+  std::mutex mutex_;
+  Results results_;
+};
+
+std::string command_line(int argc, char** argv) {
+  std::string s = "build/examples/papers_in_miniature";
+  for (int i = 1; i < argc; ++i) s += std::string(" ") + argv[i];
+  return s;
+}
+
 int run(int argc, char** argv) {
   const Options opt = parse(argc, argv);
   cpu::set_num_threads(opt.threads);
-  {
-    const Device device = opt.device == "cuda" ? Device::cuda(0) : Device::cpu();
-    (void)Tensor<float>::empty({1}, device);  // a clear error now, without CUDA or a GPU
-    std::filesystem::create_directories(opt.out);
-    const auto start = std::chrono::steady_clock::now();
+  const Device device = opt.device == "cuda" ? Device::cuda(0) : Device::cpu();
+  (void)Tensor<float>::empty({1}, device);  // a clear error now, without CUDA or a GPU
+  std::filesystem::create_directories(opt.out);
+  const auto start = std::chrono::steady_clock::now();
 
-    const tasks::TaskSuite suite = tasks::TaskSuite::standard({.seed = opt.seed});
-    const io::Tokenizer tokenizer = io::Tokenizer::char_level(suite.charset());
-    const Preset p = preset(opt.quick, tokenizer.vocab_size());
-    const tasks::TaskSuite eval_suite = tasks::TaskSuite::standard(
-        {.seed = opt.seed, .test_size = p.test_size, .ood_size = p.test_size, .retention_size = p.test_size});
-    const tasks::SuiteEnvironment env(eval_suite);
-    const tasks::SuiteEnvironment pretraining(eval_suite, tasks::DemonstrationStyle::BasePretraining);
-    const int64_t steps = opt.steps > 0 ? opt.steps : p.steps;
-    const rl::EvalOptions eval{.k = p.eval_k, .temperature = 1.0, .max_new_tokens = 40};
-    std::printf("chord: the papers in miniature (%s), %s, %d threads\n", opt.quick ? "quick" : "default",
-                device.str().c_str(), cpu::num_threads());
+  const io::Tokenizer tokenizer = io::Tokenizer::char_level(make_suite(1, 1).charset());
+  Preset preset = make_preset(opt.quick ? "quick" : opt.full ? "full" : "default", tokenizer.vocab_size());
+  if (opt.steps > 0) preset.steps = opt.steps;
+  if (opt.seeds > 0) preset.seeds.resize(static_cast<std::size_t>(opt.seeds));
+  for (std::size_t i = 0; i < preset.seeds.size(); ++i) preset.seeds[i] = opt.seed + i;
+  const int jobs = device.is_cuda() ? 1 : opt.jobs > 0 ? opt.jobs : cpu::num_threads();
 
-    // (a) the base policy: SFT on the base-style corpus.
-    nn::GPT<float> base(p.model, opt.seed);
-    base.to(device);
-    std::printf("\n(a) base policy: %.2f M parameters, %lld steps on terse answers (30%% of them wrong)\n",
-                base.num_parameters() / 1e6, static_cast<long long>(p.base_steps));
-    {
-      rl::Trainer<float> pretrain(base, tokenizer, pretraining,
-                                  {.method = rl::Method::SFT, .steps = p.base_steps, .expert_rows_per_step = 64,
-                                   .micro_batch_rows = 64, .lr = 3e-3, .weight_decay = 0.0, .eval = eval,
-                                   .progress_every = std::max<int64_t>(1, p.base_steps / 5),
-                                   .progress_label = "base policy", .seed = opt.seed});
-      pretrain.train();
-    }
-    io::save_gpt(opt.out + "/base.safetensors", base, &tokenizer);
-    const auto base_scores = rl::evaluate(base, tokenizer, env, eval);
+  Experiment experiment(opt, preset, tokenizer, device);
+  std::printf("chord: the papers in miniature (%s), %s, %d threads, %d %s at a time, seeds %s\n\n",
+              preset.name.c_str(), device.str().c_str(), cpu::num_threads(), jobs, jobs == 1 ? "run" : "runs",
+              seeds_text(preset.seeds).c_str());
+  const Results results = experiment.run_all(jobs);
 
-    // (b) + (c): each method from the same start, the same number of optimizer steps.
-    std::vector<Result> results{{"base policy", base_scores, 0}};
-    std::vector<rl::Method> methods = {rl::Method::SFT, rl::Method::GRPO, rl::Method::SFTThenRL,
-                                       rl::Method::LUFFY, rl::Method::CHORDMu, rl::Method::CHORDPhi};
-    for (rl::Method method : methods) {
-      const std::string name = rl::to_string(method);
-      std::printf("\n(b) %s: %lld steps from the base policy\n", name.c_str(), static_cast<long long>(steps));
-      nn::GPT<float> policy(p.model);
-      policy.to(device);
-      policy.load_state_dict(base.state_dict());
-      const auto t0 = std::chrono::steady_clock::now();
-      rl::Trainer<float> trainer(policy, tokenizer, env,
-                                 {.method = method, .steps = steps, .prompts_per_step = p.prompts_per_step,
-                                  .group_size = p.group_size, .expert_rows_per_step = p.expert_rows,
-                                  .sft_steps = steps / 3, .micro_batch_rows = 64, .lr = 1e-3,
-                                  .max_new_tokens = 40, .eval_every = p.eval_every, .eval = eval,
-                                  .out_dir = opt.out + "/" + name, .progress_every = std::max<int64_t>(1, steps / 5),
-                                  .seed = opt.seed});
-      auto scores = trainer.train();
-      results.push_back({name, std::move(scores), seconds_since(t0)});
-    }
-
-    // (d) the table and the curves.
-    io::MarkdownTable table({"method", "id pass@1", "id pass@" + std::to_string(eval.k), "ood pass@1",
-                             "ood pass@" + std::to_string(eval.k), "retention pass@1", "time (s)"});
-    table.precision(3);
-    for (const Result& r : results) {
-      const rl::SplitScore id = r.split("id"), ood = r.split("ood"), retention = r.split("retention");
-      table.add_row({r.name, io::fixed(id.pass_at_1, 3), io::fixed(id.pass_at_k, 3), io::fixed(ood.pass_at_1, 3),
-                     io::fixed(ood.pass_at_k, 3), io::fixed(retention.pass_at_1, 3), io::fixed(r.seconds, 0)});
-    }
-    const std::string report = "# The papers in miniature\n\n" + std::to_string(steps) + " optimizer steps per method from one base policy; pass@1 and pass@" +
-                               std::to_string(eval.k) + " over " + std::to_string(p.test_size) +
-                               " problems per family and split, sampled at temperature 1.\n\n" + table.str() +
-                               "\n" + reading_notes(results, opt.quick, steps);
-    io::write_text_file_atomically(opt.out + "/results.md", report);
-    io::write_text_file_atomically(opt.out + "/results.json", results_json(results, opt, steps, eval.k).dump() + "\n");
-    std::printf("\n%s\n", report.c_str());
-
-    std::vector<io::Panel> panels;
-    const std::vector<std::pair<std::string, std::string>> curves = {{"reward/mean", "rollout reward"},
-                                                                     {"eval/id/pass@1", "test accuracy (id, pass@1)"},
-                                                                     {"eval/ood/pass@1", "harder problems (ood, pass@1)"},
-                                                                     {"eval/retention/pass@1", "held-out skill (retention)"},
-                                                                     {"entropy", "entropy (nats/token)"},
-                                                                     {"mu", "mu (SFT weight)"}};
-    for (const auto& [metric, title] : curves) {
-      io::Panel panel;
-      panel.options = {.title = title, .x_label = "step", .y_label = "", .width = 640, .height = 400,
-                       .smoothing = metric.rfind("eval/", 0) == 0 || metric == "mu" ? 0.0 : 0.6};
-      for (rl::Method method : methods) {
-        const std::string name = rl::to_string(method);
-        const io::MetricsTable t = io::read_metrics(opt.out + "/" + name + "/metrics.jsonl");
-        if (!t.has(metric)) continue;
-        auto [x, y] = t.xy(metric);
-        panel.series.push_back({name, x, y});
-      }
-      panels.push_back(panel);
-    }
-    io::save_plot_grid(opt.out + "/curves.png", panels, 2);
-    std::printf("wrote %s/results.md, %s/curves.png and each method's metrics.jsonl/.csv (%.0f s in all)\n",
-                opt.out.c_str(), opt.out.c_str(), seconds_since(start));
-  }
+  // (d) the report.
+  const ReportContext context{.preset = preset, .runs = experiment.runs(), .command = command_line(argc, argv),
+                              .wall_seconds = seconds_since(start), .threads = cpu::num_threads(), .jobs = jobs,
+                              .device = device.is_cuda() ? device.str() : "the CPU"};
+  const auto premises = check_premises(results);
+  const auto findings = check_findings(results, preset.steps);
+  const std::string report = results_markdown(results, context, premises, findings);
+  io::write_text_file_atomically(opt.out + "/results.md", report);
+  io::write_text_file_atomically(opt.out + "/results.json", results_json(results, context, premises, findings).dump() + "\n");
+  save_plots(results, context, opt.out);
+  std::printf("\n%s\nwrote %s/results.md, results.json, curves.png, findings.png and seed-*/<method>/metrics.jsonl "
+              "(%.0f s in all)\n", report.c_str(), opt.out.c_str(), seconds_since(start));
   return 0;
 }
 

@@ -103,6 +103,22 @@ TEST_CASE("tasks: train_on_ood puts the OOD difficulties in the training stream,
   }
 }
 
+TEST_CASE("tasks: the OOD split's name, and names that would clash are refused") {
+  const TaskSuite hard({std::make_shared<Sort>()}, std::make_shared<Reverse>(),
+                       {.seed = 3, .test_size = 10, .ood_size = 10, .retention_size = 10, .ood_split_name = "hard"});
+  const auto splits = hard.splits();
+  REQUIRE(splits.size() == 3);
+  CHECK(splits[0].name == "id");
+  CHECK(splits[1].name == "hard");
+  CHECK(splits[2].name == "retention");
+  CHECK(splits[1].problems == hard.test_ood());
+  const SuiteEnvironment env(hard);
+  CHECK(env.eval_splits()[1].name == "hard");
+  for (const char* bad : {"", "id", "retention"})
+    CHORD_CHECK_ERROR(TaskSuite({std::make_shared<Sort>()}, std::make_shared<Reverse>(), {.ood_split_name = bad}),
+                      "ood_split_name");
+}
+
 TEST_CASE("tasks: the pretraining corpus's expert_fraction") {
   const TaskSuite suite = TaskSuite::standard({.seed = 5, .test_size = 20, .ood_size = 20, .retention_size = 20});
   // 0 (the default) draws nothing extra: the corpus is today's.

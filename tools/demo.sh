@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds chord's examples and runs the main demo, the papers in miniature
-# (examples/papers_in_miniature.cpp): the base policy, then SFT, GRPO, SFT-then-RL, LUFFY,
-# CHORD-mu and CHORD-phi from it, evaluated, with results.md and curves.png in
-# runs/miniature/. About 12 minutes on 2 cores; --quick: about 2.
+# (examples/papers_in_miniature.cpp, docs/miniature.md): the base policy, then SFT, GRPO,
+# SFT-then-RL, LUFFY, CHORD-mu and CHORD-phi from it, evaluated, with results.md, curves.png
+# and findings.png in runs/miniature/. About 10 minutes on 2 cores; --quick: under 2;
+# --full (3 seeds and the ablations): see the README.
 #
 #   bash tools/demo.sh [--cpu] [arguments for the demo]
 #
@@ -19,7 +20,7 @@ set -euo pipefail
 # The demo: a program in examples/ (examples/$DEMO.cpp -> build/examples/$DEMO).
 DEMO=papers_in_miniature
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 demo_args=()
 for arg in "$@"; do

@@ -14,7 +14,8 @@
 //   the training stream;
 // - three fixed test splits, drawn once at construction: "id" (test_size problems per post-training
 //   family at its ID difficulties), "ood" (ood_size per family at its harder OOD difficulties) and
-//   "retention" (retention_size problems of the held-out skill at its ID difficulties). Difficulties
+//   "retention" (retention_size problems of the held-out skill at its ID difficulties; the OOD split's
+//   name is SuiteOptions::ood_split_name). Difficulties
 //   cycle through each range, so every difficulty gets its share. No prompt occurs twice in or across
 //   the splits;
 // - a training stream (train_batch / sample_train): a family uniformly, then a difficulty uniformly
@@ -54,6 +55,9 @@ struct SuiteOptions {
   // its ID and OOD ranges together (uniform over the difficulties of both), so that the OOD split
   // is a hard slice of the training distribution (the base policy's corpus stays on the ID range).
   bool train_on_ood = false;
+  // The OOD split's name in splits() (and so in metric names: eval/<name>/pass@1). With
+  // train_on_ood the split is no longer out of distribution but a hard slice of it: "hard".
+  std::string ood_split_name = "ood";
 };
 
 // The base policy's pretraining data. Partial competence comes from near-miss answers: a fraction
@@ -107,6 +111,10 @@ class TaskSuite {
     check(options_.ood_size >= 1, "TaskSuite", "ood_size ", options_.ood_size, " must be at least 1");
     check(options_.retention_size >= 1, "TaskSuite", "retention_size ", options_.retention_size,
           " must be at least 1");
+    check(!options_.ood_split_name.empty() && options_.ood_split_name != "id" &&
+              options_.ood_split_name != "retention",
+          "TaskSuite", "ood_split_name '", options_.ood_split_name,
+          "' must be non-empty and differ from the other splits' names (id, retention)");
 
     Generator id_gen(stream_seed(kStreamTestId));
     Generator ood_gen(stream_seed(kStreamTestOod));
@@ -114,7 +122,8 @@ class TaskSuite {
     for (const TaskPtr& task : train_tasks_)
       draw_split(*task, task->id_difficulties(), options_.test_size, id_gen, "id", test_id_);
     for (const TaskPtr& task : train_tasks_)
-      draw_split(*task, task->ood_difficulties(), options_.ood_size, ood_gen, "ood", test_ood_);
+      draw_split(*task, task->ood_difficulties(), options_.ood_size, ood_gen, options_.ood_split_name.c_str(),
+                 test_ood_);
     draw_split(*retention_task_, retention_task_->id_difficulties(), options_.retention_size, retention_gen,
                "retention", retention_);
   }
@@ -141,7 +150,9 @@ class TaskSuite {
   const std::vector<Problem>& test_id() const { return test_id_; }
   const std::vector<Problem>& test_ood() const { return test_ood_; }
   const std::vector<Problem>& retention() const { return retention_; }
-  std::vector<Split> splits() const { return {{"id", test_id_}, {"ood", test_ood_}, {"retention", retention_}}; }
+  std::vector<Split> splits() const {
+    return {{"id", test_id_}, {options_.ood_split_name, test_ood_}, {"retention", retention_}};
+  }
 
   // Whether `prompt` belongs to a test split (and so never to training or pretraining data).
   bool is_held_out(std::string_view prompt) const { return held_out_.find(prompt) != held_out_.end(); }
