@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -474,7 +475,7 @@ TEST_CASE("trainer and resume reject nonsense with clear errors") {
   CHORD_CHECK_ERROR(rl::method_from_string("PPO"), "unknown method 'PPO'");
   CHECK(rl::method_from_string("CHORD-phi") == rl::Method::CHORDPhi);
   rl::Trainer<float> trainer(model, tok, env, quiet({}));
-  CHORD_CHECK_ERROR(trainer.resume("/nonexistent/chord/checkpoint"), "trainer.json");
+  CHORD_CHECK_ERROR(trainer.resume("/nonexistent/chord/checkpoint"), "no complete checkpoint at '/nonexistent");
 }
 
 // ---- options: mu_override, beta, objective_override, checkpoint_every ----------------------
@@ -700,19 +701,20 @@ TEST_CASE("checkpoint_every writes a checkpoint after every multiple of it and a
   CHECK(watcher.seen == std::vector<int64_t>{-1, -1, 2, 2, 4});
   CHECK(watcher.step_on_disk() == 5);
   CHECK(names_in(run) == std::set<std::string>{"checkpoint", "metrics.csv", "metrics.jsonl"});
-  // save_checkpoint's files: the weights (with their config and tokenizer beside), AdamW's moments, the step.
-  CHECK(names_in(run + "/checkpoint") == std::set<std::string>{"model.safetensors", "model.config.json",
-                                                               "model.tokenizer.json", "optimizer.safetensors",
-                                                               "trainer.json"});
+  // save_checkpoint's files: the weights (with their config and tokenizer beside), AdamW's moments,
+  // the frozen reference (beta > 0), the step, and the manifest that seals them.
+  CHECK(names_in(run + "/checkpoint") ==
+        std::set<std::string>{"model.safetensors", "model.config.json", "model.tokenizer.json", "optimizer.safetensors",
+                              "reference.safetensors", "reference.config.json", "trainer.json", "manifest.json"});
   REQUIRE(std::filesystem::exists(middle + "/trainer.json"));
 
-  // Resume the step-2 checkpoint in a new trainer. With beta > 0 the reference is the policy the
-  // trainer is constructed with, so that must be the run's starting policy (seed 21); the weights
-  // are then scrambled before resume, which must overwrite them all.
+  // Resume the step-2 checkpoint in a new trainer built on other weights (seed 99), so that its
+  // frozen reference starts wrong too: resume must restore the policy and the reference the run
+  // had (the checkpoint holds both). The weights are also scrambled before resume.
   SpreadEnv env;
   rl::TrainerOptions resumed_options = options;
   resumed_options.out_dir = again;
-  nn::GPT<double> resumed(toy_config(tok), 21);
+  nn::GPT<double> resumed(toy_config(tok), 99);
   rl::Trainer<double> second(resumed, tok, env, resumed_options);
   {
     NoGradGuard no_grad;
@@ -739,4 +741,159 @@ TEST_CASE("checkpoint_every writes a checkpoint after every multiple of it and a
   }
   CHECK(io::read_metrics(again + "/metrics.jsonl").size() == 3);
   std::filesystem::remove_all(base);
+}
+
+// ---- crash-consistent checkpoints and a resume that checks before it changes anything -------
+
+namespace {
+
+// A 2-step GRPO run in `dir`/run with a checkpoint after each step; returns its options.
+rl::TrainerOptions two_step_run(const io::Tokenizer& tok, const rl::Environment& env, const std::string& dir) {
+  std::filesystem::remove_all(dir);
+  const rl::TrainerOptions options =
+      quiet({.method = rl::Method::GRPO, .steps = 2, .prompts_per_step = 2, .group_size = 2, .lr = 1e-2,
+             .max_new_tokens = 4, .checkpoint_every = 1, .out_dir = dir + "/run", .seed = 5});
+  nn::GPT<double> model(toy_config(tok), 3);
+  rl::Trainer<double>(model, tok, env, options).train();
+  return options;
+}
+
+std::vector<double> all_weights(const nn::GPT<double>& model) {
+  std::vector<double> out;
+  for (const auto& p : model.parameters())
+    for (double v : p.to_vector()) out.push_back(v);
+  return out;
+}
+
+// Copies checkpoint `from` into a new, sealed checkpoint `to`, after `edit(tmp_dir)` changed its files.
+void reseal(const std::string& from, const std::string& to, const std::function<void(const std::string&)>& edit,
+            int64_t manifest_step) {
+  io::write_checkpoint_directory(
+      to,
+      [&](const std::string& tmp) {
+        for (const auto& e : std::filesystem::directory_iterator(from))
+          if (e.path().filename() != io::kManifestName) std::filesystem::copy(e.path(), tmp + "/" + e.path().filename().string());
+        edit(tmp);
+      },
+      {{"step", io::Json(manifest_step)}});
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint is published whole: a mixed or torn directory is refused, and the previous complete one is "
+          "used when the newest is incomplete") {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  const std::string dir = (std::filesystem::temp_directory_path() / "chord_test_crash_consistent").string();
+  const rl::TrainerOptions options = two_step_run(tok, env, dir);
+  const std::string ckpt = dir + "/run/checkpoint";
+  // Only the newest checkpoint remains, sealed; no temporary or previous directory is left over.
+  CHECK(names_in(dir + "/run") == std::set<std::string>{"checkpoint", "metrics.csv", "metrics.jsonl"});
+  CHECK(io::find_complete_checkpoint(ckpt).manifest.at("step").as_int() == 2);
+
+  // A kill between a save's two renames leaves only checkpoint.previous: resume uses it, and says so.
+  std::filesystem::copy(ckpt, ckpt + ".previous", std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(ckpt);
+  {
+    nn::GPT<double> model(toy_config(tok), 3);
+    rl::Trainer<double> trainer(model, tok, env, options);
+    trainer.resume(ckpt);
+    CHECK(trainer.step() == 2);
+  }
+  std::filesystem::rename(ckpt + ".previous", ckpt);
+
+  // A step-1 optimizer file dropped into the step-2 checkpoint (the mix a kill between two file
+  // writes once left): the manifest's checksum refuses it, and nothing of the trainer changes.
+  const std::string step1 = dir + "/step1";
+  reseal(ckpt, step1, [](const std::string&) {}, 2);  // a second, sealed copy to take files from
+  {
+    nn::GPT<double> other(toy_config(tok), 3);
+    rl::Trainer<double> trainer(other, tok, env, quiet({.method = rl::Method::GRPO, .steps = 1, .prompts_per_step = 2,
+                                                        .group_size = 2, .lr = 1e-2, .max_new_tokens = 4,
+                                                        .out_dir = dir + "/other", .seed = 5}));
+    trainer.train();  // a 1-step run: its optimizer file is from step 1
+    std::filesystem::copy(dir + "/other/checkpoint/optimizer.safetensors", ckpt + "/optimizer.safetensors",
+                          std::filesystem::copy_options::overwrite_existing);
+  }
+  nn::GPT<double> model(toy_config(tok), 8);
+  const auto before = all_weights(model);
+  rl::Trainer<double> trainer(model, tok, env, options);
+  CHORD_CHECK_ERROR(trainer.resume(ckpt), "does not match the checksum in its manifest");
+  CHECK(all_weights(model) == before);
+  CHECK(trainer.step() == 0);
+  // A torn file (shorter than the manifest says).
+  reseal(step1, ckpt, [](const std::string&) {}, 2);
+  const std::string model_file = ckpt + "/model.safetensors";
+  std::filesystem::resize_file(model_file, std::filesystem::file_size(model_file) / 2);
+  CHORD_CHECK_ERROR(trainer.resume(ckpt), "bytes, its manifest says");
+  // An unsealed directory (no manifest: a save killed before it finished).
+  std::filesystem::remove(step1 + "/manifest.json");
+  CHORD_CHECK_ERROR(trainer.resume(step1), "has no manifest.json");
+  CHECK(all_weights(model) == before);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("resume validates its metadata and weights before touching the trainer: step_count, trainer.json's keys, "
+          "NaN weights") {
+  const auto tok = toy_tokenizer();
+  SpreadEnv env;
+  const std::string dir = (std::filesystem::temp_directory_path() / "chord_test_resume_metadata").string();
+  const rl::TrainerOptions options = two_step_run(tok, env, dir);
+  const std::string good = dir + "/run/checkpoint", bad = dir + "/bad";
+  nn::GPT<double> model(toy_config(tok), 8);
+  const auto before = all_weights(model);
+  rl::Trainer<double> trainer(model, tok, env, options);
+
+  // optimizer.safetensors' step_count: not a number, negative, or another step than trainer.json's.
+  const auto with_step_count = [&](const std::string& count) {
+    reseal(good, bad,
+           [&](const std::string& tmp) {
+             const io::SafetensorsFile f = io::SafetensorsFile::read(tmp + "/optimizer.safetensors");
+             io::NamedTensorList<double> tensors;
+             for (const std::string& name : f.names()) tensors.emplace_back(name, f.tensor<double>(name));
+             io::save_safetensors(tmp + "/optimizer.safetensors", tensors, {{"step_count", count}});
+           },
+           2);
+  };
+  with_step_count("4x");
+  CHORD_CHECK_ERROR(trainer.resume(bad), "step_count must be a non-negative integer, got '4x'");
+  with_step_count("-7");
+  CHORD_CHECK_ERROR(trainer.resume(bad), "step_count must be a non-negative integer, got '-7'");
+  with_step_count("1");
+  CHORD_CHECK_ERROR(trainer.resume(bad), "has step_count 1, but");
+
+  // trainer.json: a missing key, a key of the wrong type; the error names the file and the key.
+  const auto with_trainer_json = [&](const std::string& text, int64_t manifest_step) {
+    reseal(good, bad, [&](const std::string& tmp) { io::write_text_file_atomically(tmp + "/trainer.json", text); },
+           manifest_step);
+  };
+  with_trainer_json(R"({"method": "GRPO", "seed": 5})", 2);
+  CHORD_CHECK_ERROR(trainer.resume(bad), (bad + "/trainer.json' has no \"step\"").c_str());
+  with_trainer_json(R"({"step": "two", "method": "GRPO", "seed": 5})", 2);
+  CHORD_CHECK_ERROR(trainer.resume(bad), "\"step\" must be an integer, got \"two\"");
+  with_trainer_json(R"({"step": 2, "method": 7, "seed": 5})", 2);
+  CHORD_CHECK_ERROR(trainer.resume(bad), "\"method\" must be a string");
+  with_trainer_json(R"({"step": 2, "method": "GRPO", "seed": 5})", 1);
+  CHORD_CHECK_ERROR(trainer.resume(bad), "but the manifest of");
+  with_trainer_json("{not json", 2);
+  CHORD_CHECK_ERROR(trainer.resume(bad), "trainer.json' is not valid JSON");
+
+  // A NaN weight: refused, not trained on.
+  reseal(good, bad,
+         [&](const std::string& tmp) {
+           const io::SafetensorsFile f = io::SafetensorsFile::read(tmp + "/model.safetensors");
+           io::NamedTensorList<double> tensors;  // the model is float64
+           for (const std::string& name : f.names()) tensors.emplace_back(name, f.tensor<double>(name));
+           tensors.front().second.data()[0] = std::nan("");
+           io::save_safetensors(tmp + "/model.safetensors", tensors, f.metadata());
+         },
+         2);
+  CHORD_CHECK_ERROR(trainer.resume(bad), "(not finite)");
+
+  CHECK(all_weights(model) == before);  // every refusal left the trainer as it was
+  CHECK(trainer.step() == 0);
+  trainer.resume(good);  // and the good checkpoint still resumes
+  CHECK(trainer.step() == 2);
+  CHECK(all_weights(model) != before);
+  std::filesystem::remove_all(dir);
 }

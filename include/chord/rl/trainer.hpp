@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "chord/core/grad_mode.hpp"
+#include "chord/io/checkpoint_dir.hpp"
 #include "chord/io/gpt_checkpoint.hpp"
 #include "chord/io/json.hpp"
 #include "chord/io/metrics.hpp"
@@ -250,60 +251,138 @@ class Trainer {
   // advantages, then the expert rows. For tests and inspection; empty before the first step.
   const std::vector<Row>& rows() const { return rows_; }
 
-  // Writes dir/model.safetensors (+ tokenizer, config), dir/optimizer.safetensors and dir/trainer.json.
+  // Writes a checkpoint directory, published whole or not at all (io/checkpoint_dir.hpp): the
+  // policy (model.safetensors + its tokenizer and config), the optimizer's moments and step count
+  // (optimizer.safetensors), the frozen reference when beta > 0 (reference.safetensors), the
+  // trainer's state (trainer.json), and a manifest of them all. The previous checkpoint at `dir`
+  // stays in place until the new one is complete.
   void save_checkpoint(const std::string& dir) const {
-    std::filesystem::create_directories(dir);
-    io::save_gpt(dir + "/model.safetensors", policy_, &tokenizer_);
-    io::NamedTensorList<T> state;
-    const auto& params = optimizer_.parameters();
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      state.emplace_back("exp_avg." + params[i].first, optimizer_.exp_avg()[i].to(Device::cpu()));
-      state.emplace_back("exp_avg_sq." + params[i].first, optimizer_.exp_avg_sq()[i].to(Device::cpu()));
-    }
-    io::save_safetensors(dir + "/optimizer.safetensors", state,
-                         {{"step_count", std::to_string(optimizer_.step_count())}});
-    const io::Json info(io::Json::Object{{"step", io::Json(step_)},
-                                         {"method", io::Json(to_string(options_.method))},
-                                         {"seed", io::Json(static_cast<int64_t>(options_.seed))}});
-    io::write_text_file_atomically(dir + "/trainer.json", info.dump() + "\n");
+    io::write_checkpoint_directory(
+        dir,
+        [&](const std::string& tmp) {
+          io::save_gpt(tmp + "/model.safetensors", policy_, &tokenizer_);
+          io::NamedTensorList<T> state;
+          const auto& params = optimizer_.parameters();
+          for (std::size_t i = 0; i < params.size(); ++i) {
+            state.emplace_back("exp_avg." + params[i].first, optimizer_.exp_avg()[i].to(Device::cpu()));
+            state.emplace_back("exp_avg_sq." + params[i].first, optimizer_.exp_avg_sq()[i].to(Device::cpu()));
+          }
+          io::save_safetensors(tmp + "/optimizer.safetensors", state,
+                               {{"step_count", std::to_string(optimizer_.step_count())}});
+          if (reference_) io::save_gpt(tmp + "/reference.safetensors", *reference_);
+          const io::Json info(io::Json::Object{{"step", io::Json(step_)},
+                                               {"method", io::Json(to_string(options_.method))},
+                                               {"seed", io::Json(static_cast<int64_t>(options_.seed))}});
+          io::write_text_file_atomically(tmp + "/trainer.json", info.dump() + "\n");
+        },
+        {{"step", io::Json(step_)}});
   }
 
   // Continues from a checkpoint written by save_checkpoint (same method, seed and model shape):
-  // weights, optimizer moments and the step; train() then runs the remaining steps.
+  // weights, optimizer moments, the reference (beta > 0) and the step; train() then runs the
+  // remaining steps. Everything is read and checked before anything changes: a checkpoint whose
+  // files disagree with its manifest (a kill during a save), whose metadata is malformed or
+  // inconsistent, or whose weights are not finite is refused with an error, and the trainer stays
+  // as it was. When `dir` is incomplete, the previous complete checkpoint (`dir.previous`) is used.
   void resume(const std::string& dir) {
     const char* op = "Trainer::resume";
-    const io::Json info = io::Json::parse(io::read_file(dir + "/trainer.json", op));
-    const int64_t step = info.at("step").as_int("step");
-    check(info.at("method").as_string("method") == to_string(options_.method), op, "the checkpoint in '", dir,
-          "' was written by method ", info.at("method").as_string(), ", this trainer runs ", to_string(options_.method));
-    check(info.at("seed").as_int("seed") == static_cast<int64_t>(options_.seed), op, "the checkpoint's seed ",
-          info.at("seed").as_int(), " differs from this trainer's ", options_.seed);
-    check(step >= 0 && step <= options_.steps, op, "the checkpoint is at step ", step, ", outside [0, ",
-          options_.steps, "]");
-    const io::SafetensorsFile state = io::SafetensorsFile::read(dir + "/optimizer.safetensors");
+    const io::CompleteCheckpoint found = io::find_complete_checkpoint(dir);
+    if (!found.note.empty())
+      std::fprintf(stderr, "Trainer::resume: %s; resuming from '%s'\n", found.note.c_str(), found.dir.c_str());
+    const std::string& from = found.dir;
+    const std::string info_path = from + "/trainer.json";
+
+    // trainer.json: every field present, of its type, in range; errors name the file and the key.
+    io::Json info;
+    try {
+      info = io::Json::parse(io::read_file(info_path, op));
+    } catch (const Error& e) {
+      fail(op, "'", info_path, "' is not valid JSON: ", e.what());
+    }
+    const auto field = [&](const char* key) -> const io::Json& {
+      const io::Json* v = info.is_object() ? info.find(key) : nullptr;
+      check(v != nullptr, op, "'", info_path, "' has no \"", key, "\"");
+      return *v;
+    };
+    const auto integer = [&](const char* key) {
+      const io::Json& v = field(key);
+      check(v.is_number() && std::floor(v.as_number()) == v.as_number() && std::abs(v.as_number()) < 9.0e15, op,
+            "'", info_path, "': \"", key, "\" must be an integer, got ", v.dump());
+      return static_cast<int64_t>(v.as_number());
+    };
+    const int64_t step = integer("step");
+    const io::Json& method = field("method");
+    check(method.is_string(), op, "'", info_path, "': \"method\" must be a string, got ", method.dump());
+    check(method.as_string() == to_string(options_.method), op, "the checkpoint in '", from, "' was written by method ",
+          method.as_string(), ", this trainer runs ", to_string(options_.method));
+    check(integer("seed") == static_cast<int64_t>(options_.seed), op, "the checkpoint's seed ", integer("seed"),
+          " ('", info_path, "') differs from this trainer's ", options_.seed);
+    check(step >= 0 && step <= options_.steps, op, "'", info_path, "': the checkpoint is at step ", step,
+          ", outside [0, ", options_.steps, "]");
+    const io::Json* manifest_step = found.manifest.find("step");
+    check(manifest_step && manifest_step->is_number() && manifest_step->as_number() == static_cast<double>(step), op,
+          "'", info_path, "' says step ", step, ", but the manifest of '", from, "' says ",
+          manifest_step ? manifest_step->dump() : std::string("nothing"));
+
+    // optimizer.safetensors: the moments of every parameter, and a step count that agrees.
+    const std::string optimizer_path = from + "/optimizer.safetensors";
+    const io::SafetensorsFile state = io::SafetensorsFile::read(optimizer_path);
     const auto& params = optimizer_.parameters();
     std::vector<std::pair<Tensor<T>, Tensor<T>>> moments;  // read all before changing anything
     for (std::size_t i = 0; i < params.size(); ++i) {
       Tensor<T> m = state.tensor<T>("exp_avg." + params[i].first), v = state.tensor<T>("exp_avg_sq." + params[i].first);
       check(m.shape() == params[i].second.shape() && v.shape() == params[i].second.shape(), op, "optimizer state of '",
-            params[i].first, "' has shape ", m.shape(), ", the parameter ", params[i].second.shape());
+            params[i].first, "' in '", optimizer_path, "' has shape ", m.shape(), ", the parameter ",
+            params[i].second.shape());
+      check_finite(m, op, optimizer_path, "exp_avg." + params[i].first);
+      check_finite(v, op, optimizer_path, "exp_avg_sq." + params[i].first);
       moments.emplace_back(m, v);
     }
     const auto count_it = state.metadata().find("step_count");
-    check(count_it != state.metadata().end(), op, "'", dir, "/optimizer.safetensors' has no step_count");
-    io::load_gpt_weights(dir + "/model.safetensors", policy_);
+    check(count_it != state.metadata().end(), op, "'", optimizer_path, "' has no step_count");
+    const std::string& count_text = count_it->second;
+    check(!count_text.empty() && count_text.size() < 16 && count_text.find_first_not_of("0123456789") == std::string::npos,
+          op, "'", optimizer_path, "': step_count must be a non-negative integer, got '", count_text, "'");
+    const int64_t step_count = std::stoll(count_text);
+    check(step_count == step, op, "'", optimizer_path, "' has step_count ", step_count, ", but '", info_path,
+          "' says step ", step, ": the files are from different steps");
+
+    // The weights: read into copies of the models, checked finite, and only then swapped in.
+    nn::GPT<T> policy_copy(policy_.config());
+    io::load_gpt_weights(from + "/model.safetensors", policy_copy);
+    for (const auto& [name, p] : policy_copy.named_parameters()) check_finite(p, op, from + "/model.safetensors", name);
+    std::unique_ptr<nn::GPT<T>> reference_copy;
+    if (reference_) {
+      const std::string reference_path = from + "/reference.safetensors";
+      check(std::filesystem::exists(reference_path), op, "this trainer has beta = ", options_.beta,
+            " but the checkpoint in '", from, "' holds no reference policy (reference.safetensors)");
+      reference_copy = std::make_unique<nn::GPT<T>>(policy_.config());
+      io::load_gpt_weights(reference_path, *reference_copy);
+      for (const auto& [name, p] : reference_copy->named_parameters()) check_finite(p, op, reference_path, name);
+    }
+
     NoGradGuard no_grad;
+    policy_.load_state_dict(policy_copy.state_dict());
+    if (reference_) reference_->load_state_dict(reference_copy->state_dict());
     for (std::size_t i = 0; i < params.size(); ++i) {
       Tensor<T> m = optimizer_.exp_avg()[i], v = optimizer_.exp_avg_sq()[i];
       m.copy_(moments[i].first);
       v.copy_(moments[i].second);
     }
-    optimizer_.set_step_count(std::stoll(count_it->second));
+    optimizer_.set_step_count(step_count);
     step_ = step;
     resumed_ = true;
   }
 
  private:
+  // A resume must not carry NaN or inf weights into training (they would silently poison it).
+  static void check_finite(const Tensor<T>& t, const char* op, const std::string& file, const std::string& name) {
+    const std::vector<T> values = t.to(Device::cpu()).to_vector();
+    for (std::size_t i = 0; i < values.size(); ++i)
+      check(std::isfinite(static_cast<double>(values[i])), op, "'", file, "': tensor '", name, "' holds ",
+            static_cast<double>(values[i]), " at element ", i, " (not finite)");
+  }
+
   ObjectiveOptions with_beta(ObjectiveOptions o) const {
     o.beta = options_.beta;
     return o;
