@@ -161,11 +161,24 @@ inline io::Json results_json(const Results& r, const ReportContext& c, const std
 
 // ---- plots --------------------------------------------------------------------------
 
+// One colour per run in every panel (the plot's own palette has 8, the runs are 10): the papers'
+// methods in the palette's colours, each ablation in a lighter shade of its method's.
+inline io::Rgb run_color(const std::string& name) {
+  static const std::vector<std::pair<std::string, io::Rgb>> colors = {
+      {"SFT", {31, 119, 180}},         {"GRPO", {255, 127, 14}},         {"SFT-then-RL", {127, 127, 127}},
+      {"LUFFY", {44, 160, 44}},        {"LUFFY-unshaped", {152, 223, 138}}, {"CHORD-mu", {148, 103, 189}},
+      {"CHORD-mu=0.5", {197, 176, 213}}, {"CHORD-mu=0.02", {23, 190, 207}}, {"CHORD-phi", {214, 39, 40}},
+      {"SFT-IS", {227, 119, 194}}};
+  for (const auto& [run, color] : colors)
+    if (run == name) return color;
+  return {0, 0, 0};
+}
+
 // The mean over seeds of one metric of run `name`, with the min-max band (points where every seed
 // has a value; per-step metrics smoothed by a moving average first, eval metrics left as they are).
 inline io::Series band_series(const Results& r, const std::string& name, const std::string& metric,
                               std::size_t smoothing_window) {
-  io::Series s{.label = name};
+  io::Series s{.label = name, .color = run_color(name)};
   std::vector<Curve> curves;
   for (const RunResult& run : r.runs(name)) {
     Curve c = curve_of(run, metric);
@@ -208,11 +221,11 @@ inline void save_plots(const Results& r, const ReportContext& c, const std::stri
   std::vector<std::string> methods;
   for (const RunSpec& s : c.runs)
     if (!s.ablation) methods.push_back(s.name);
-  const std::string band = c.preset.seeds.size() > 1 ? " (mean, band: min-max over seeds)" : "";
+  const std::string band = c.preset.seeds.size() > 1 ? " (mean; band: min-max over seeds)" : "";
   std::vector<io::Panel> curves = {
       band_panel(r, methods, "eval/id/pass@1", "id pass@1" + band, false),
-      band_panel(r, methods, "eval/hard/pass@1", "hard slice pass@1" + band, false),
-      band_panel(r, methods, "eval/retention/pass@1", "held-out skill (retention) pass@1" + band, false),
+      band_panel(r, methods, "eval/hard/pass@1", "hard pass@1" + band, false),
+      band_panel(r, methods, "eval/retention/pass@1", "retention pass@1" + band, false),
       band_panel(r, methods, "reward/mean", "rollout reward (20-step mean)", true),
       band_panel(r, methods, "entropy", "entropy, nats/token (20-step mean)", true),
       band_panel(r, {"CHORD-mu", "CHORD-phi"}, "mu", "mu (SFT weight)", false)};
