@@ -395,6 +395,21 @@ TEST_CASE("a config.json that disagrees with the tensors raises an error naming 
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a layer index too large to count with is refused with an error, not an overflow") {
+  // "h.9223372036854775807.*" once made load_gpt's layer count overflow int64 (undefined behaviour:
+  // the sanitizer pass, and tests/fuzz/fuzz_checkpoint.cpp given such a file, report it).
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  const std::string path = temp_path("huge_layer_index.safetensors");
+  for (const char* name : {"h.9223372036854775807.mlp.c_fc.bias", "h.99999999999999999999.mlp.c_fc.bias"}) {
+    io::NamedTensorList<float> tensors = io::gpt_checkpoint_detail::hf_tensors(model, "");
+    tensors.emplace_back(name, Tensor<float>::ones({1}));
+    io::save_safetensors(path, tensors,
+                         {{"chord_config", io::gpt_checkpoint_detail::config_to_json(model.config()).dump()}});
+    CHORD_CHECK_ERROR(io::load_gpt<float>(path), (std::string("holds tensor '") + name + "', which this model").c_str());
+  }
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("a save removes the temporaries that killed writers left, and leaves a live writer's alone") {
   const std::string dir = temp_dir("stale_temporaries");
   const std::string path = dir + "/model.safetensors";

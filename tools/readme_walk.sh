@@ -13,7 +13,9 @@
 # 3. CMake: each ```cmake block of README.md is a consumer's whole CMakeLists.txt. It is
 #    built, in Release, beside a main.cpp that is the README's autograd program:
 #    find_package against the prefix the README's install command wrote, or
-#    add_subdirectory with this checkout at third_party/chord.
+#    add_subdirectory with this checkout at third_party/chord;
+# 4. robustness (README, "Building and testing by hand"): the loaders fuzzed for 60 seconds each
+#    (tools/fuzz.sh 60), and the kill test (tools/kill_test.sh).
 # The last line sums what passed: the CTest tests of every ctest run, and the walk's steps;
 # tests that could not run here (no GPU) are counted as skipped.
 set -euo pipefail
@@ -85,6 +87,11 @@ consumer() {  # consumer BLOCK
 for block in $(bash tools/extract_snippets.sh cmake "$work/cmake" README.md); do
   step "$(basename "$block"): a consumer project built from it" consumer "$block"
 done
+
+# ---- 4. fuzzing and the kill test -------------------------------------------------------------
+step "fuzz: every loader under libFuzzer, 60 s each (tools/fuzz.sh 60)" bash tools/fuzz.sh 60
+step "kill test: SIGKILL during training and saves, resume, bit-identical end (tools/kill_test.sh)" \
+  bash tools/kill_test.sh
 
 # ---- the sum ------------------------------------------------------------------------------
 tests=$(grep -o 'tests passed, 0 tests failed out of [0-9]*' "$log" | awk '{s += $NF} END {print s + 0}')

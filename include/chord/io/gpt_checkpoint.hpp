@@ -41,6 +41,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -304,7 +305,9 @@ inline int64_t layers_in(const std::map<std::string, std::string>& names) {
     if (plain.rfind("h.", 0) != 0) continue;
     const std::size_t dot = plain.find('.', 2);
     try {
-      layers = std::max<int64_t>(layers, std::stoll(plain.substr(2, dot - 2)) + 1);
+      const long long index = std::stoll(plain.substr(2, dot - 2));
+      // (h.9223372036854775807 would overflow the count: left to the weight check, like a non-number)
+      if (index < std::numeric_limits<long long>::max()) layers = std::max<int64_t>(layers, index + 1);
     } catch (const std::exception&) {  // not "h.<number>.": the weight check names it
     }
   }
