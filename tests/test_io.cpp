@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 
 #include <unistd.h>
@@ -321,6 +322,39 @@ TEST_CASE("save_gpt_pretrained writes config.json and HF-named weights; load_gpt
     CHECK(io::load_gpt_config(dir).n_layer == 2);
     std::filesystem::remove_all(dir);
   }
+}
+
+TEST_CASE("save_gpt writes the weights last, so a kill mid-save never leaves new weights without their tokenizer") {
+  const std::string dir = temp_dir("save_order");
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  const auto tok = io::Tokenizer::char_level("abcdefgh");  // 8 characters + 3 special tokens = vocab 11
+  io::save_gpt(dir + "/model.safetensors", model, &tok);
+  namespace fs = std::filesystem;
+  const auto weights = fs::last_write_time(dir + "/model.safetensors");
+  CHECK(fs::last_write_time(dir + "/model.tokenizer.json") <= weights);
+  CHECK(fs::last_write_time(dir + "/model.config.json") <= weights);
+  // A first save killed before its weights: the folder holds no weights, and loading says so.
+  fs::remove(dir + "/model.safetensors");
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir), "model.safetensors");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("LoadOptions::check_finite refuses NaN and infinite weights, naming the tensor; the default loads them") {
+  const std::string dir = temp_dir("nan_weights");
+  nn::GPT<float> model(tiny_gpt_config(), 8);
+  {
+    NoGradGuard no_grad;
+    model.named_parameters().front().second.data()[3] = std::numeric_limits<float>::infinity();
+  }
+  io::save_gpt(dir + "/model.safetensors", model);
+  const std::string first = model.named_parameters().front().first;
+  CHECK(std::isinf(io::load_gpt<float>(dir).model->named_parameters().front().second.to_vector()[3]));
+  CHORD_CHECK_ERROR(io::load_gpt<float>(dir, {.check_finite = true}), ("tensor '" + first + "' holds inf at element 3").c_str());
+  nn::GPT<float> target(tiny_gpt_config(), 9);
+  const auto before = target.named_parameters().front().second.to_vector();
+  CHORD_CHECK_ERROR(io::load_gpt_weights(dir, target, {.check_finite = true}), "(LoadOptions::check_finite)");
+  CHECK(target.named_parameters().front().second.to_vector() == before);  // left unchanged
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("load_gpt reads a chord checkpoint directory (save_gpt's model.safetensors, model.config.json)") {

@@ -413,16 +413,20 @@ void check_tokenizer_fits(const char* op, const nn::GPT<T>& model, const Tokeniz
 
 }  // namespace gpt_checkpoint_detail
 
-// Writes the model (and the tokenizer, when given) as chord's three files described above.
+// Writes the model (and the tokenizer, when given) as chord's three files described above. The
+// weights go last: each file is atomic, and a save killed before the weights leaves the previous
+// weights beside side files that describe the same model (a process that re-saves one model keeps
+// its config and tokenizer), or, on a first save, no weights at all; never new weights beside a
+// missing tokenizer. (A trainer's checkpoint folder is atomic as a whole: io/checkpoint_dir.hpp.)
 template <FloatingPoint T>
 void save_gpt(const std::string& path, const nn::GPT<T>& model, const Tokenizer* tokenizer = nullptr) {
   namespace d = gpt_checkpoint_detail;
   check(!path.empty(), "save_gpt", "the checkpoint path is empty");
   d::check_tokenizer_fits("save_gpt", model, tokenizer);
   const Json config = d::config_to_json(model.config());
-  save_safetensors(path, d::hf_tensors(model, ""), {{"format", "pt"}, {"chord_config", config.dump()}});
   write_text_file_atomically(d::stem_of(path) + ".config.json", config.dump() + "\n");
   if (tokenizer) tokenizer->save(tokenizer_path_for(path));
+  save_safetensors(path, d::hf_tensors(model, ""), {{"format", "pt"}, {"chord_config", config.dump()}});
 }
 
 // Writes `dir` (created if missing) as transformers' GPT2LMHeadModel.save_pretrained would:
@@ -458,18 +462,45 @@ inline nn::GPTConfig load_gpt_config(const std::string& path) {
   return d::resolve_config(SafetensorsFile::read(files.weights), files).config;
 }
 
-// Reads the weights of a checkpoint (a .safetensors file or a directory) into an existing model of
-// the same config.
+// How load_gpt and load_gpt_weights read a checkpoint.
+struct LoadOptions {
+  // Refuse a checkpoint holding a NaN or an infinity (a chord::Error naming the file, the tensor and
+  // the element) instead of loading it as it is. Off by default: a file is loaded as written, like
+  // PyTorch's load; Trainer::resume always checks.
+  bool check_finite = false;
+};
+
+namespace gpt_checkpoint_detail {
+
 template <FloatingPoint T>
-void load_gpt_weights(const std::string& path, nn::GPT<T>& model) {
+void check_weights_finite(const nn::GPT<T>& model, const std::string& path) {
+  for (const auto& [name, p] : model.named_parameters()) {
+    const std::vector<T> values = p.to(Device::cpu()).to_vector();
+    for (std::size_t i = 0; i < values.size(); ++i)
+      check(std::isfinite(static_cast<double>(values[i])), "load_gpt", "'", path, "': tensor '", name, "' holds ",
+            static_cast<double>(values[i]), " at element ", i, " (LoadOptions::check_finite)");
+  }
+}
+
+}  // namespace gpt_checkpoint_detail
+
+// Reads the weights of a checkpoint (a .safetensors file or a directory) into an existing model of
+// the same config. With check_finite, a file holding a non-finite value leaves the model unchanged.
+template <FloatingPoint T>
+void load_gpt_weights(const std::string& path, nn::GPT<T>& model, const LoadOptions& options = {}) {
   namespace d = gpt_checkpoint_detail;
-  d::load_weights(SafetensorsFile::read(d::checkpoint_files(path).weights), model);
+  const std::string weights = d::checkpoint_files(path).weights;
+  if (!options.check_finite) return d::load_weights(SafetensorsFile::read(weights), model);
+  nn::GPT<T> copy(model.config());
+  d::load_weights(SafetensorsFile::read(weights), copy);
+  d::check_weights_finite(copy, weights);
+  model.load_state_dict(copy.state_dict());
 }
 
 // Builds the model a checkpoint (a .safetensors file or a directory) describes and loads its weights
 // and its tokenizer, if it has one that chord can read.
 template <FloatingPoint T = float>
-LoadedGPT<T> load_gpt(const std::string& path) {
+LoadedGPT<T> load_gpt(const std::string& path, const LoadOptions& options = {}) {
   namespace d = gpt_checkpoint_detail;
   const d::CheckpointFiles files = d::checkpoint_files(path);
   const SafetensorsFile weights = SafetensorsFile::read(files.weights);
@@ -478,6 +509,7 @@ LoadedGPT<T> load_gpt(const std::string& path) {
   LoadedGPT<T> out;
   out.model = std::make_unique<nn::GPT<T>>(config.config);
   d::load_weights(weights, *out.model);
+  if (options.check_finite) d::check_weights_finite(*out.model, files.weights);
   out.tokenizer = d::load_tokenizer(files);
   return out;
 }

@@ -349,16 +349,14 @@ class Trainer {
 
     // The weights: read into copies of the models, checked finite, and only then swapped in.
     nn::GPT<T> policy_copy(policy_.config());
-    io::load_gpt_weights(from + "/model.safetensors", policy_copy);
-    for (const auto& [name, p] : policy_copy.named_parameters()) check_finite(p, op, from + "/model.safetensors", name);
+    io::load_gpt_weights(from + "/model.safetensors", policy_copy, {.check_finite = true});
     std::unique_ptr<nn::GPT<T>> reference_copy;
     if (reference_) {
       const std::string reference_path = from + "/reference.safetensors";
       check(std::filesystem::exists(reference_path), op, "this trainer has beta = ", options_.beta,
             " but the checkpoint in '", from, "' holds no reference policy (reference.safetensors)");
       reference_copy = std::make_unique<nn::GPT<T>>(policy_.config());
-      io::load_gpt_weights(reference_path, *reference_copy);
-      for (const auto& [name, p] : reference_copy->named_parameters()) check_finite(p, op, reference_path, name);
+      io::load_gpt_weights(reference_path, *reference_copy, {.check_finite = true});
     }
 
     NoGradGuard no_grad;
@@ -375,7 +373,8 @@ class Trainer {
   }
 
  private:
-  // A resume must not carry NaN or inf weights into training (they would silently poison it).
+  // A resume must not carry NaN or inf optimizer moments into training (they would silently poison
+  // it; the weights are checked by io::LoadOptions::check_finite).
   static void check_finite(const Tensor<T>& t, const char* op, const std::string& file, const std::string& name) {
     const std::vector<T> values = t.to(Device::cpu()).to_vector();
     for (std::size_t i = 0; i < values.size(); ++i)
