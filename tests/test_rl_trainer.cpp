@@ -57,10 +57,11 @@ rl::TrainerOptions quiet(rl::TrainerOptions o) {
   return o;
 }
 
-std::vector<float> flat_parameters(const nn::GPT<float>& model) {
-  std::vector<float> out;
+template <FloatingPoint T>
+std::vector<T> flat_parameters(const nn::GPT<T>& model) {
+  std::vector<T> out;
   for (const auto& p : model.parameters())
-    for (float v : p.to_vector()) out.push_back(v);
+    for (T v : p.to_vector()) out.push_back(v);
   return out;
 }
 
@@ -758,13 +759,6 @@ rl::TrainerOptions two_step_run(const io::Tokenizer& tok, const rl::Environment&
   return options;
 }
 
-std::vector<double> all_weights(const nn::GPT<double>& model) {
-  std::vector<double> out;
-  for (const auto& p : model.parameters())
-    for (double v : p.to_vector()) out.push_back(v);
-  return out;
-}
-
 // Copies checkpoint `from` into a new, sealed checkpoint `to`, after `edit(tmp_dir)` changed its files.
 void reseal(const std::string& from, const std::string& to, const std::function<void(const std::string&)>& edit,
             int64_t manifest_step) {
@@ -816,10 +810,10 @@ TEST_CASE("a checkpoint is published whole: a mixed or torn directory is refused
                           std::filesystem::copy_options::overwrite_existing);
   }
   nn::GPT<double> model(toy_config(tok), 8);
-  const auto before = all_weights(model);
+  const auto before = flat_parameters(model);
   rl::Trainer<double> trainer(model, tok, env, options);
   CHORD_CHECK_ERROR(trainer.resume(ckpt), "does not match the checksum in its manifest");
-  CHECK(all_weights(model) == before);
+  CHECK(flat_parameters(model) == before);
   CHECK(trainer.step() == 0);
   // A torn file (shorter than the manifest says).
   reseal(step1, ckpt, [](const std::string&) {}, 2);
@@ -829,7 +823,7 @@ TEST_CASE("a checkpoint is published whole: a mixed or torn directory is refused
   // An unsealed directory (no manifest: a save killed before it finished).
   std::filesystem::remove(step1 + "/manifest.json");
   CHORD_CHECK_ERROR(trainer.resume(step1), "has no manifest.json");
-  CHECK(all_weights(model) == before);
+  CHECK(flat_parameters(model) == before);
   std::filesystem::remove_all(dir);
 }
 
@@ -841,7 +835,7 @@ TEST_CASE("resume validates its metadata and weights before touching the trainer
   const rl::TrainerOptions options = two_step_run(tok, env, dir);
   const std::string good = dir + "/run/checkpoint", bad = dir + "/bad";
   nn::GPT<double> model(toy_config(tok), 8);
-  const auto before = all_weights(model);
+  const auto before = flat_parameters(model);
   rl::Trainer<double> trainer(model, tok, env, options);
 
   // optimizer.safetensors' step_count: not a number, negative, or another step than trainer.json's.
@@ -890,10 +884,10 @@ TEST_CASE("resume validates its metadata and weights before touching the trainer
          2);
   CHORD_CHECK_ERROR(trainer.resume(bad), "holds nan at element 0");
 
-  CHECK(all_weights(model) == before);  // every refusal left the trainer as it was
+  CHECK(flat_parameters(model) == before);  // every refusal left the trainer as it was
   CHECK(trainer.step() == 0);
   trainer.resume(good);  // and the good checkpoint still resumes
   CHECK(trainer.step() == 2);
-  CHECK(all_weights(model) != before);
+  CHECK(flat_parameters(model) != before);
   std::filesystem::remove_all(dir);
 }

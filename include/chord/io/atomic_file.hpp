@@ -24,15 +24,15 @@ namespace atomic_file_detail {
 // The temporary name of `path` for process `pid`.
 inline std::string temporary_name(const std::string& path, long pid) { return path + ".tmp-" + std::to_string(pid); }
 
-// Removes the temporaries of `path` that a killed process left ("<path>.tmp-<pid>" whose process no
-// longer exists): a write interrupted by a crash or kill -9 must not leave litter that grows with
-// every interruption. A temporary of a live process (another writer) is left alone.
-inline void remove_stale_temporaries(const std::string& path) {
+// Removes the entries beside `path` named "<path's name><suffix><pid>" whose process no longer
+// exists: what a write interrupted by a crash or kill -9 left, which must not pile up with every
+// interruption. An entry of a live process (another writer) is left alone.
+inline void remove_left_by_dead_writers(const std::string& path, const std::string& suffix) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string prefix = target.filename().string() + ".tmp-";
+  const std::string prefix = target.filename().string() + suffix;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
@@ -40,7 +40,7 @@ inline void remove_stale_temporaries(const std::string& path) {
     if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     const long pid = std::stol(digits);
     if (pid == ::getpid() || pid <= 0) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) fs::remove(it->path(), ec);
+    if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) fs::remove_all(it->path(), ec);
   }
 }
 
@@ -61,7 +61,7 @@ inline void sync_directory(const std::string& path) {
 // left beside `path` are removed first.
 template <class WriteFn>
 void write_file_atomically(const std::string& path, WriteFn&& write) {
-  atomic_file_detail::remove_stale_temporaries(path);
+  atomic_file_detail::remove_left_by_dead_writers(path, ".tmp-");
   const std::string tmp = atomic_file_detail::temporary_name(path, ::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   check(f != nullptr, "save", "cannot open '", tmp, "' for writing: ", std::strerror(errno));

@@ -18,7 +18,6 @@
 //   io::CompleteCheckpoint c = io::find_complete_checkpoint("run/checkpoint");  // c.dir, c.manifest
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -29,7 +28,6 @@
 #include <utility>
 #include <vector>
 
-#include <signal.h>
 #include <unistd.h>
 
 #include "chord/core/error.hpp"
@@ -55,22 +53,6 @@ inline std::string fnv1a64_hex(std::string_view bytes) {
 namespace checkpoint_dir_detail {
 
 namespace fs = std::filesystem;
-
-// Removes "<dir>.tmp-<pid>" directories whose process is gone (a save that was killed).
-inline void remove_stale_builds(const fs::path& dir) {
-  std::error_code ec;
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  const std::string prefix = dir.filename().string() + ".tmp-";
-  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string digits = name.substr(prefix.size());
-    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    const long pid = std::stol(digits);
-    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH)
-      fs::remove_all(it->path(), ec);
-  }
-}
 
 // The manifest of the files in `dir` (every regular file but the manifest), with `fields` added.
 inline Json manifest_of(const fs::path& dir, const Json::Object& fields) {
@@ -133,7 +115,7 @@ inline void write_checkpoint_directory(const std::string& dir, const std::functi
   const fs::path tmp = target.string() + ".tmp-" + std::to_string(::getpid());
   const fs::path previous = target.string() + ".previous";
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  d::remove_stale_builds(target);
+  atomic_file_detail::remove_left_by_dead_writers(target.string(), ".tmp-");  // killed saves
   std::error_code ec;
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp);
