@@ -2,7 +2,7 @@
 // that the papers' premises hold (docs/miniature.md), over several seeds, with the papers' findings
 // checked on the numbers.
 //
-//   build/examples/papers_in_miniature            # default: one seed, the six methods (~12 min, 2 cores)
+//   build/examples/papers_in_miniature            # default: one seed, the six methods (~9 min, 2 cores)
 //   build/examples/papers_in_miniature --quick    # a smoke run (under 2 minutes)
 //   build/examples/papers_in_miniature --full     # 3 seeds, the six methods and four ablations
 //

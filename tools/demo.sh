@@ -2,7 +2,7 @@
 # Builds chord's examples and runs the main demo, the papers in miniature
 # (examples/papers_in_miniature.cpp, docs/miniature.md): the base policy, then SFT, GRPO,
 # SFT-then-RL, LUFFY, CHORD-mu and CHORD-phi from it, evaluated, with results.md, curves.png
-# and findings.png in runs/miniature/. About 12 minutes on 2 cores; --quick: under 2;
+# and findings.png in runs/miniature/. About 9 minutes on 2 cores; --quick: under 2;
 # --full (3 seeds and the ablations): see the README.
 #
 #   bash tools/demo.sh [--cpu] [arguments for the demo]

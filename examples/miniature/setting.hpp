@@ -53,7 +53,7 @@ struct Preset {
   }
 };
 
-// quick: a smoke run (under 2 minutes); default: one seed, the six methods (about 12 minutes on
+// quick: a smoke run (under 2 minutes); default: one seed, the six methods (about 9 minutes on
 // 2 cores); full: three seeds, the six methods and the four ablations, 800 steps.
 inline Preset make_preset(const std::string& name, int64_t vocab_size) {
   Preset p;
