@@ -470,16 +470,23 @@ struct LoadOptions {
   bool check_finite = false;
 };
 
+// A chord::Error unless every value of `t` (tensor `name` read from `file`) is finite; `why` ends
+// the message (which check refused it). Loaders and Trainer::resume share it.
+template <FloatingPoint T>
+void check_finite_values(const Tensor<T>& t, const char* op, const std::string& file, const std::string& name,
+                         const char* why) {
+  const std::vector<T> values = t.to(Device::cpu()).to_vector();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    check(std::isfinite(static_cast<double>(values[i])), op, "'", file, "': tensor '", name, "' holds ",
+          static_cast<double>(values[i]), " at element ", i, " (", why, ")");
+}
+
 namespace gpt_checkpoint_detail {
 
 template <FloatingPoint T>
 void check_weights_finite(const nn::GPT<T>& model, const std::string& path) {
-  for (const auto& [name, p] : model.named_parameters()) {
-    const std::vector<T> values = p.to(Device::cpu()).to_vector();
-    for (std::size_t i = 0; i < values.size(); ++i)
-      check(std::isfinite(static_cast<double>(values[i])), "load_gpt", "'", path, "': tensor '", name, "' holds ",
-            static_cast<double>(values[i]), " at element ", i, " (LoadOptions::check_finite)");
-  }
+  for (const auto& [name, p] : model.named_parameters())
+    check_finite_values(p, "load_gpt", path, name, "LoadOptions::check_finite");
 }
 
 }  // namespace gpt_checkpoint_detail

@@ -334,8 +334,9 @@ class Trainer {
       check(m.shape() == params[i].second.shape() && v.shape() == params[i].second.shape(), op, "optimizer state of '",
             params[i].first, "' in '", optimizer_path, "' has shape ", m.shape(), ", the parameter ",
             params[i].second.shape());
-      check_finite(m, op, optimizer_path, "exp_avg." + params[i].first);
-      check_finite(v, op, optimizer_path, "exp_avg_sq." + params[i].first);
+      // NaN or inf moments would silently poison the training that follows.
+      io::check_finite_values(m, op, optimizer_path, "exp_avg." + params[i].first, "not finite");
+      io::check_finite_values(v, op, optimizer_path, "exp_avg_sq." + params[i].first, "not finite");
       moments.emplace_back(m, v);
     }
     const auto count_it = state.metadata().find("step_count");
@@ -373,15 +374,6 @@ class Trainer {
   }
 
  private:
-  // A resume must not carry NaN or inf optimizer moments into training (they would silently poison
-  // it; the weights are checked by io::LoadOptions::check_finite).
-  static void check_finite(const Tensor<T>& t, const char* op, const std::string& file, const std::string& name) {
-    const std::vector<T> values = t.to(Device::cpu()).to_vector();
-    for (std::size_t i = 0; i < values.size(); ++i)
-      check(std::isfinite(static_cast<double>(values[i])), op, "'", file, "': tensor '", name, "' holds ",
-            static_cast<double>(values[i]), " at element ", i, " (not finite)");
-  }
-
   ObjectiveOptions with_beta(ObjectiveOptions o) const {
     o.beta = options_.beta;
     return o;
