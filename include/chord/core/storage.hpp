@@ -11,9 +11,9 @@
 #include <memory>
 #include <new>
 
-#include "chord/backend/cuda/runtime.hpp"
 #include "chord/core/allocator.hpp"
 #include "chord/core/device.hpp"
+#include "chord/core/device_memory.hpp"
 #include "chord/core/error.hpp"
 
 namespace chord {
@@ -22,7 +22,7 @@ template <class T>
 class Storage {
  public:
   // Uninitialised storage for `count` elements on `device`. CUDA storage comes
-  // from the caching allocator of backend/cuda/runtime.hpp.
+  // from the caching allocator of backend/cuda/runtime.hpp (declared in core/device_memory.hpp).
   Storage(int64_t count, Device device) : count_(count), device_(device) {
     check(count >= 0, "empty", "negative element count ", count);
     if (device.is_cuda()) {

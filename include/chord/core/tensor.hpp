@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "chord/core/device.hpp"
+#include "chord/core/device_memory.hpp"
 #include "chord/core/dtype.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/generator.hpp"

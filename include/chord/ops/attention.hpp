@@ -32,8 +32,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/attention.hpp"
-#include "chord/backend/cuda/attention.hpp"
+#include "chord/backend/dispatch/attention.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -48,22 +47,18 @@ Tensor<T> heads_operand(const Tensor<T>& x) {
   return x.size(3) <= 1 || x.stride(3) == 1 ? x : copy_contiguous(x);
 }
 
-// The kernels' view of a [B, H, T, D] tensor whose last dim is contiguous.
+// The kernels' view of a [B, H, T, D] tensor whose last dim is contiguous (an undefined
+// tensor: an output that is not wanted).
 template <class P, FloatingPoint T>
-cpu::HeadsView<P> heads_view(const Tensor<T>& x) {
-  return {x.data(), x.stride(0), x.stride(1), x.stride(2)};
-}
-// The same for the CUDA kernels (an undefined tensor: an output that is not wanted).
-template <class P, FloatingPoint T>
-cuda::Heads<P> cuda_heads(const Tensor<T>& x) {
+backend::Heads<P> heads_of(const Tensor<T>& x) {
   if (!x.defined()) return {};
   return {x.data(), x.stride(0), x.stride(1), x.stride(2)};
 }
 
-// key_start's values on a GPU. The last upload per thread is kept and reused when the values
-// and the device match: a KV cache's key_start stays the same for a whole generation, and
-// every layer of every decoding step asks for it (each upload from pageable host memory
-// waits for the device).
+// key_start's values on `device` (the kernels read them there). The last one per thread is
+// kept and reused when the values and the device match: a KV cache's key_start stays the same
+// for a whole generation, and every layer of every decoding step asks for it (each upload from
+// pageable host memory to a GPU waits for the device).
 inline Tensor<int64_t> device_key_start(const std::vector<int64_t>& starts, Device device) {
   thread_local std::vector<int64_t> last_values;
   thread_local Tensor<int64_t> last_tensor;  // [B] on last_tensor.device()
@@ -97,19 +92,18 @@ inline std::vector<int64_t> checked_key_start(const char* op, const Tensor<int64
   return starts;
 }
 
-// What one attention call needs beyond its tensors: the sizes and key_start (host values
-// for the CPU kernels; on a GPU also a device copy).
+// What one attention call needs beyond its tensors: the sizes and key_start (host values,
+// for the checks and the backward, and a copy on the device, which the kernels read).
 struct AttentionCall {
-  cpu::AttentionSizes sizes;
+  backend::AttentionSizes sizes;
   std::vector<int64_t> starts;    // [B] or empty
-  Tensor<int64_t> device_starts;  // [B] on the GPU, or undefined
-  const int64_t* host_starts() const { return starts.empty() ? nullptr : starts.data(); }
-  cuda::AttentionShape cuda_shape() const { return {sizes.B, sizes.H, sizes.Tq, sizes.Tk, sizes.D}; }
+  Tensor<int64_t> device_starts;  // [B] on the tensors' device, or undefined
+  const int64_t* key_start() const { return device_starts.defined() ? device_starts.data() : nullptr; }
 };
 
-inline AttentionCall make_call(const cpu::AttentionSizes& sizes, std::vector<int64_t> starts, Device device) {
+inline AttentionCall make_call(const backend::AttentionSizes& sizes, std::vector<int64_t> starts, Device device) {
   AttentionCall call{sizes, std::move(starts), {}};
-  if (device.is_cuda() && !call.starts.empty()) call.device_starts = device_key_start(call.starts, device);
+  if (!call.starts.empty()) call.device_starts = device_key_start(call.starts, device);
   return call;
 }
 
@@ -117,17 +111,8 @@ inline AttentionCall make_call(const cpu::AttentionSizes& sizes, std::vector<int
 template <FloatingPoint T>
 void run_forward(const char* op, const AttentionCall& call, const Tensor<T>& q, const Tensor<T>& k,
                  const Tensor<T>& v, const Tensor<T>& y, const Tensor<T>& lse) {
-  const Device device = q.device();
-  if (device.is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::attention_forward<T>(cuda::Context{device.index, op}, call.cuda_shape(), cuda_heads<const T>(q),
-                                 cuda_heads<const T>(k), cuda_heads<const T>(v),
-                                 call.device_starts.defined() ? call.device_starts.data() : nullptr, cuda_heads<T>(y),
-                                 lse.data());
-    return;
-  }
-  cpu::attention_forward<T>(call.sizes, heads_view<const T>(q), heads_view<const T>(k), heads_view<const T>(v),
-                            call.host_starts(), heads_view<T>(y), lse.data());
+  backend::attention_forward<T>(q.device(), op, call.sizes, heads_of<const T>(q), heads_of<const T>(k),
+                                heads_of<const T>(v), call.key_start(), heads_of<T>(y), lse.data());
 }
 
 // The backward kernels: the wanted ones of dq [B, H, Tq, D], dk, dv [B, H, Tk, D] (undefined:
@@ -136,20 +121,9 @@ template <FloatingPoint T>
 void run_backward(const char* op, const AttentionCall& call, const Tensor<T>& q, const Tensor<T>& k,
                   const Tensor<T>& v, const Tensor<T>& y, const Tensor<T>& lse, const Tensor<T>& dy,
                   const Tensor<T>& dq, const Tensor<T>& dk, const Tensor<T>& dv) {
-  const Device device = q.device();
-  if (device.is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::attention_backward<T>(cuda::Context{device.index, op}, call.cuda_shape(), cuda_heads<const T>(q),
-                                  cuda_heads<const T>(k), cuda_heads<const T>(v), cuda_heads<const T>(y),
-                                  cuda_heads<const T>(dy), lse.data(),
-                                  call.device_starts.defined() ? call.device_starts.data() : nullptr,
-                                  cuda_heads<T>(dq), cuda_heads<T>(dk), cuda_heads<T>(dv));
-    return;
-  }
-  auto out_view = [](const Tensor<T>& t) { return t.defined() ? heads_view<T>(t) : cpu::HeadsView<T>{}; };
-  cpu::attention_backward<T>(call.sizes, heads_view<const T>(q), heads_view<const T>(k), heads_view<const T>(v),
-                             heads_view<const T>(y), heads_view<const T>(dy), lse.data(), call.host_starts(),
-                             out_view(dq), out_view(dk), out_view(dv));
+  backend::attention_backward<T>(q.device(), op, call.sizes, heads_of<const T>(q), heads_of<const T>(k),
+                                 heads_of<const T>(v), heads_of<const T>(y), heads_of<const T>(dy), lse.data(),
+                                 call.key_start(), heads_of<T>(dq), heads_of<T>(dk), heads_of<T>(dv));
 }
 
 // The [B, H, T, D] head views of a fused projection qkv laid out as [B, T, 3, H, D]:
@@ -195,7 +169,7 @@ Tensor<T> causal_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
         [sq = autograd::SavedTensor<T>(qd, op), sk = autograd::SavedTensor<T>(kd, op),
          sv = autograd::SavedTensor<T>(vd, op), sy = autograd::SavedTensor<T>(y, op), lse, call,
          need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad()](const Tensor<T>& g) {
-          const cpu::AttentionSizes& n = call.sizes;
+          const backend::AttentionSizes& n = call.sizes;
           const Device device = sq.get().device();
           Tensor<T> dq, dk, dv;  // [B, H, Tq|Tk, D], laid out as [B, Tq|Tk, H, D] like the output
           if (need_q) dq = empty_heads_major<T>(n.B, n.H, n.Tq, n.D, device);
@@ -236,7 +210,7 @@ Tensor<T> causal_self_attention(const Tensor<T>& qkv, int64_t n_head) {
                      [sx = autograd::SavedTensor<T>(x, op), sy = autograd::SavedTensor<T>(y, op), lse,
                       call](const Tensor<T>& g) {  // g: [B, T, C]
                        const Tensor<T>& xs = sx.get();
-                       const cpu::AttentionSizes& n = call.sizes;
+                       const backend::AttentionSizes& n = call.sizes;
                        const int64_t C = n.H * n.D;
                        const Tensor<T> gc = g.is_contiguous() ? g : copy_contiguous(g);
                        const Tensor<T> dy = alias(gc, Shape{n.B, n.H, n.Tq, n.D}, Strides{n.Tq * C, n.D, C, 1},

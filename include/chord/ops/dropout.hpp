@@ -36,7 +36,7 @@ Tensor<T> dropout(const Tensor<T>& x, double p, bool train, Generator& gen = def
   T* k = keep.data();
   const int64_t n = keep.numel();
   for (int64_t i = 0; i < n; ++i) k[i] = gen.uniform() < p ? T(0) : scale;
-  if (!x.device().is_cpu()) keep = keep.to(x.device());
+  keep = keep.to(x.device());  // the mask is drawn on the host; to() is a no-op on the cpu
 
   Tensor<T> out = map_new<T>(op, x, keep, fn::Mul{});
   if (autograd::needs_grad(x))

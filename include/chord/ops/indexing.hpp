@@ -25,9 +25,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/parallel.hpp"
-#include "chord/backend/cuda/gather.hpp"
-#include "chord/backend/cuda/indexing.hpp"
+#include "chord/backend/dispatch/indexing.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -67,105 +65,6 @@ inline std::vector<int64_t> checked_indices(const char* op, const Tensor<int64_t
   return values;
 }
 
-// out[o, i, :] = x[o, idx[i], :] for o < outer, i < L.
-// x: [outer, n, inner] contiguous; idx: [L] in [0, n); out: [outer, L, inner] contiguous.
-template <class T>
-void select_rows(int64_t outer, int64_t n, int64_t inner, int64_t L, const T* x, const int64_t* idx, T* out) {
-  cpu::parallel_for(outer * L, inner, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t o = row / L, i = row % L;
-      const T* src = x + (o * n + idx[i]) * inner;
-      T* dst = out + row * inner;
-#pragma omp simd
-      for (int64_t c = 0; c < inner; ++c) dst[c] = src[c];
-    }
-  });
-}
-
-// grad[o, r, :] = sum of g[o, i, :] over the i with idx[i] == r, in ascending i
-// (0 for an r that no i selects): the adjoint of select_rows.
-// g: [outer, L, inner] contiguous; idx: [L] in [0, n); grad: [outer, n, inner] contiguous.
-// The positions are bucketed by index first (counting sort, stable), so every
-// output row is owned by one thread and summed in a fixed order: no races,
-// the same bits for any thread count.
-template <class T>
-void index_add_rows(int64_t outer, int64_t n, int64_t inner, int64_t L, const T* g, const int64_t* idx, T* grad) {
-  std::vector<int64_t> start(static_cast<std::size_t>(n + 1), 0);  // [n + 1]: bucket r is order[start[r], start[r+1])
-  std::vector<int64_t> order(static_cast<std::size_t>(L));          // [L]: positions sorted by index, stable
-  for (int64_t i = 0; i < L; ++i) ++start[idx[i] + 1];
-  for (int64_t r = 0; r < n; ++r) start[r + 1] += start[r];
-  {
-    std::vector<int64_t> cursor(start.begin(), start.end() - 1);  // [n]
-    for (int64_t i = 0; i < L; ++i) order[cursor[idx[i]]++] = i;
-  }
-  const int64_t per_row = inner * (1 + (n ? L / n : 0));
-  cpu::parallel_for(outer * n, per_row, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t o = row / n, r = row % n;
-      T* dst = grad + row * inner;
-      for (int64_t c = 0; c < inner; ++c) dst[c] = T(0);
-      for (int64_t k = start[r]; k < start[r + 1]; ++k) {
-        const T* src = g + (o * L + order[k]) * inner;
-#pragma omp simd
-        for (int64_t c = 0; c < inner; ++c) dst[c] += src[c];
-      }
-    }
-  });
-}
-
-// ---- the same two on a GPU (backend/cuda/indexing.hpp) ----
-
-// Element types the CUDA row gathers are instantiated for.
-template <class T>
-inline constexpr bool cuda_gathers = built_with_cuda() && (FloatingPoint<T> || std::same_as<T, int64_t>);
-
-// select_rows on x's device. index: the indices' tensor (on that device); idx: the same values on the host.
-template <Element T>
-void select_rows_cuda(const char* op, Device device, int64_t outer, int64_t n, int64_t inner,
-                      const Tensor<int64_t>& index, const T* x, T* out) {
-  if constexpr (cuda_gathers<T>) {
-    const Tensor<int64_t> idx = dense(index);  // [L] on the device
-    cuda::select_rows<T>(cuda::Context{device.index, op}, outer, n, inner, idx.numel(), x, idx.data(), out);
-  } else {
-    fail(op, "not implemented on cuda for ", dtype_name<T>(), " tensors");
-  }
-}
-
-// index_add_rows on the device: the positions bucketed by index on the host (a stable sort),
-// then moved to the device as one buffer [order (L), start (U + 1), rows (U)].
-template <FloatingPoint T>
-void index_add_rows_cuda(const char* op, Device device, int64_t outer, int64_t n, int64_t inner,
-                         const std::vector<int64_t>& idx, const T* g, T* grad) {
-  const int64_t L = static_cast<int64_t>(idx.size());
-  std::vector<int64_t> order(static_cast<std::size_t>(L));  // [L]: positions sorted by index, stable
-  for (int64_t i = 0; i < L; ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return idx[a] < idx[b]; });
-  std::vector<int64_t> start, rows;  // [U + 1], [U]
-  for (int64_t k = 0; k < L; ++k)
-    if (k == 0 || idx[order[k]] != idx[order[k - 1]]) {
-      start.push_back(k);
-      rows.push_back(idx[order[k]]);
-    }
-  start.push_back(L);
-  const int64_t U = static_cast<int64_t>(rows.size());
-  std::vector<int64_t> packed = order;
-  packed.insert(packed.end(), start.begin(), start.end());
-  packed.insert(packed.end(), rows.begin(), rows.end());
-  const Tensor<int64_t> buckets = Tensor<int64_t>::from_vector(packed).to(device);  // [L + 2U + 1]
-  if constexpr (built_with_cuda())
-    cuda::index_add_rows<T>(cuda::Context{device.index, op}, outer, n, inner, L, g, buckets.data(), buckets.data() + L,
-                            buckets.data() + L + U + 1, U, grad);
-}
-
-// Offsets (from data()) of every element of a tensor with `shape` and `strides`, row-major.
-template <class T>
-std::vector<int64_t> offsets_of(const Tensor<T>& like, const Shape& shape, const Strides& strides) {
-  std::vector<int64_t> out;
-  out.reserve(static_cast<std::size_t>(numel_of(shape)));
-  alias(like, shape, strides, 0).for_each_offset([&](int64_t off) { out.push_back(off); });
-  return out;
-}
-
 // The dims of `s` in [from, to), as a Shape.
 inline Shape dims_range(const Shape& s, int from, int to) {
   Shape out;
@@ -192,21 +91,16 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   Shape out_shape = ids.shape();
   out_shape.push_back(D);
   Tensor<T> out = Tensor<T>::empty(out_shape, weight.device());  // [..., D] = [P, D]
-  const Tensor<T> w = dense(weight);            // [V, D]
-  if (weight.device().is_cuda())
-    indexing_detail::select_rows_cuda<T>("embedding", weight.device(), 1, V, D, ids.to(weight.device()), w.data(),
-                                         out.data());
-  else indexing_detail::select_rows<T>(1, V, D, P, w.data(), idx->data(), out.data());
+  const Tensor<T> w = dense(weight);                                    // [V, D]
+  const Tensor<int64_t> ids_here = dense(ids.to(weight.device()));  // [P] on the weight's device
+  backend::select_rows<T>(weight.device(), "embedding", 1, V, D, P, w.data(), ids_here.data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(weight))
       autograd::record("EmbeddingBackward", out, {weight}, [idx, V, D, P](const Tensor<T>& g) {
         const Tensor<T> gc = dense(g);       // [P, D]
         Tensor<T> grad = Tensor<T>::empty(Shape{V, D}, g.device());  // [V, D]
-        if (g.device().is_cuda())
-          indexing_detail::index_add_rows_cuda<T>("embedding", g.device(), 1, V, D, *idx, gc.data(), grad.data());
-        else
-          indexing_detail::index_add_rows<T>(1, V, D, P, gc.data(), idx->data(), grad.data());
+        backend::index_add_rows<T>(g.device(), "embedding", 1, V, D, P, gc.data(), idx->data(), grad.data());
         return std::vector<Tensor<T>>{grad};
       });
   return out;
@@ -233,12 +127,9 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   Shape out_shape = x.shape();
   out_shape[d] = L;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [outer, L, inner]
-  const Tensor<T> xc = dense(x);           // [outer, n, inner]
-  if (x.device().is_cuda())
-    indexing_detail::select_rows_cuda<T>("index_select", x.device(), outer, n, inner, index.reshape(Shape{L}),
-                                         xc.data(), out.data());
-  else
-    indexing_detail::select_rows<T>(outer, n, inner, L, xc.data(), idx->data(), out.data());
+  const Tensor<T> xc = dense(x);                                    // [outer, n, inner]
+  const Tensor<int64_t> index_dense = dense(index.reshape(Shape{L}));  // [L] on x's device
+  backend::select_rows<T>(x.device(), "index_select", outer, n, inner, L, xc.data(), index_dense.data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
@@ -246,12 +137,8 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
                        [idx, in_shape = x.shape(), outer, n, inner, L](const Tensor<T>& g) {
                          const Tensor<T> gc = dense(g);              // [outer, L, inner]
                          Tensor<T> grad = Tensor<T>::empty(in_shape, g.device());     // [outer, n, inner]
-                         if (g.device().is_cuda())
-                           indexing_detail::index_add_rows_cuda<T>("index_select", g.device(), outer, n, inner, *idx,
-                                                                   gc.data(), grad.data());
-                         else
-                           indexing_detail::index_add_rows<T>(outer, n, inner, L, gc.data(), idx->data(),
-                                                              grad.data());
+                         backend::index_add_rows<T>(g.device(), "index_select", outer, n, inner, L, gc.data(),
+                                                    idx->data(), grad.data());
                          return std::vector<Tensor<T>>{grad};
                        });
   return out;
@@ -278,75 +165,18 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
       "gather", index, n, "index",
       "dim " + std::to_string(d) + " of size " + std::to_string(n) + " (input shape " + x.shape().str() + ")"));
 
-  // Positions of index (and out) as [outer, L, inner]; x's element for (o, l, c)
-  // is at x_outer[o] + idx * x.stride(d) + x_inner[c].
-  const Shape lead = indexing_detail::dims_range(index.shape(), 0, d);
-  const Shape trail = indexing_detail::dims_range(index.shape(), d + 1, x.dim());
-  const int64_t L = index.shape()[d], inner = numel_of(trail);
-
-  Tensor<T> out = Tensor<T>::empty(index.shape(), x.device());  // [outer, L, inner]
-  if (x.device().is_cuda()) {
-    const Tensor<int64_t> index_dense = dense(index);  // [outer, L, inner] on the device
-    if constexpr (built_with_cuda())
-      cuda::gather<T>(cuda::Context{x.device().index, "gather"}, index.shape(), d, x.data(), x.strides(),
-                      index_dense.data(), out.data());
-  } else {
-    const std::vector<int64_t> x_outer =
-        indexing_detail::offsets_of(x, lead, indexing_detail::dims_range(x.strides(), 0, d));  // [outer]
-    const std::vector<int64_t> x_inner =
-        indexing_detail::offsets_of(x, trail, indexing_detail::dims_range(x.strides(), d + 1, x.dim()));  // [inner]
-    const int64_t xs = x.strides()[d];
-    const T* xp = x.data();
-    T* op = out.data();
-    const int64_t* ip = idx->data();  // [outer, L, inner]
-    cpu::parallel_for(out.numel(), 1, [&](int64_t begin, int64_t end) {
-      for (int64_t e = begin; e < end; ++e) {
-        const int64_t c = e % inner, o = e / (L * inner);
-        op[e] = xp[x_outer[o] + ip[e] * xs + x_inner[c]];
-      }
-    });
-  }
+  Tensor<T> out = Tensor<T>::empty(index.shape(), x.device());  // index's shape
+  const Tensor<int64_t> index_dense = dense(index);                // index's shape, on x's device
+  backend::gather<T>(x.device(), "gather", index.shape(), d, x.data(), x.strides(), index_dense.data(), out.data());
 
   if constexpr (FloatingPoint<T>)
     if (autograd::needs_grad(x))
-      autograd::record("GatherBackward", out, {x}, [idx, in_shape = x.shape(), d, lead, trail, L](const Tensor<T>& g) {
-        const bool on_gpu = g.device().is_cuda();
-        // grad: x's shape, contiguous. Zeros on the cpu, whose loop adds into it; index_add_rows zeroes its own.
-        Tensor<T> grad = on_gpu ? Tensor<T>::empty(in_shape, g.device()) : Tensor<T>::zeros(in_shape, g.device());
-        const Tensor<T> gc = dense(g);           // [outer, L, inner]
-        const Strides gs = grad.strides();
-        const std::vector<int64_t> g_outer = indexing_detail::offsets_of(grad, lead, indexing_detail::dims_range(gs, 0, d));
-        const std::vector<int64_t> g_inner =
-            indexing_detail::offsets_of(grad, trail, indexing_detail::dims_range(gs, d + 1, gs.size()));
-        const int64_t inner = numel_of(trail), outer = numel_of(lead), stride = gs[d];
-        const int64_t* ip = idx->data();
-        if (on_gpu) {
-          // target [outer * L * inner]: the offset in grad that each position adds to. Summing
-          // gc's positions by target is index_add_rows with rows of one element (n = grad's
-          // numel, outer = inner = 1): one thread per target, positions in ascending order.
-          std::vector<int64_t> target(idx->size());
-          for (std::size_t e = 0; e < target.size(); ++e) {
-            const int64_t o = static_cast<int64_t>(e) / (L * inner), c = static_cast<int64_t>(e) % inner;
-            target[e] = g_outer[o] + ip[e] * stride + g_inner[c];
-          }
-          indexing_detail::index_add_rows_cuda<T>("gather", g.device(), 1, grad.numel(), 1, target, gc.data(),
-                                                  grad.data());
-          return std::vector<Tensor<T>>{grad};
-        }
-        const T* gp = gc.data();
-        T* out_p = grad.data();
-        // One task per line (o, c): it alone writes grad's elements with those
-        // outer/inner coordinates, adding over l in order.
-        cpu::parallel_for(outer * inner, L, [&](int64_t begin, int64_t end) {
-          for (int64_t line = begin; line < end; ++line) {
-            const int64_t o = line / inner, c = line % inner;
-            T* base = out_p + g_outer[o] + g_inner[c];
-            for (int64_t l = 0; l < L; ++l) {
-              const int64_t e = (o * L + l) * inner + c;
-              base[ip[e] * stride] += gp[e];
-            }
-          }
-        });
+      autograd::record("GatherBackward", out, {x}, [idx, in_shape = x.shape(), index_shape = index.shape(), d](
+                                                       const Tensor<T>& g) {
+        const Tensor<T> gc = dense(g);                               // index's shape
+        Tensor<T> grad = Tensor<T>::empty(in_shape, g.device());  // x's shape, contiguous; every element written
+        backend::gather_backward<T>(g.device(), "gather", index_shape, d, in_shape, idx->data(), gc.data(),
+                                    grad.data());
         return std::vector<Tensor<T>>{grad};
       });
   return out;

@@ -20,8 +20,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/gemm.hpp"
-#include "chord/backend/cuda/gemm.hpp"
-#include "chord/backend/cuda/linear_rows.hpp"
+#include "chord/backend/dispatch/gemm.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/reduction.hpp"
 #include "chord/ops/view.hpp"
@@ -50,51 +49,14 @@ Tensor<T> gemm_operand(const Tensor<T>& x) {
   return copy_contiguous(x);
 }
 
-// C_i = A_i B_i (+ C_i when accumulating) for i < batch on `device`, X_i at x + x_offsets[i]
-// (strides as cpu::gemm_batched takes them; C row-major, c_cs = 1). On CUDA one cuBLAS call
-// when the offsets step evenly (a broadcast operand steps by 0), else one call per product.
-template <FloatingPoint T>
-void gemm_on(Device device, int64_t batch, int64_t M, int64_t N, int64_t K, const T* a,
-             const std::vector<int64_t>& a_off, int64_t a_rs, int64_t a_cs, const T* b,
-             const std::vector<int64_t>& b_off, int64_t b_rs, int64_t b_cs, T* c, const std::vector<int64_t>& c_off,
-             int64_t c_rs, bool accumulate = false) {
-  if (device.is_cuda()) {
-    if constexpr (built_with_cuda()) {
-      const cuda::Context ctx{device.index, "matmul"};
-      auto even_step = [batch](const std::vector<int64_t>& off) {
-        const int64_t step = batch > 1 ? off[1] - off[0] : 0;
-        for (int64_t i = 0; i < batch; ++i)
-          if (off[i] != off[0] + i * step) return int64_t{-1};
-        return step;
-      };
-      const int64_t sa = even_step(a_off), sb = even_step(b_off), sc = even_step(c_off);
-      if (sa >= 0 && sb >= 0 && sc >= 0) {
-        cuda::gemm_strided_batched<T>(ctx, batch, M, N, K, T(1), a + a_off[0], sa, a_rs, a_cs, b + b_off[0], sb, b_rs,
-                                      b_cs, c + c_off[0], sc, c_rs, accumulate);
-      } else {
-        for (int64_t i = 0; i < batch; ++i)
-          cuda::gemm_strided_batched<T>(ctx, 1, M, N, K, T(1), a + a_off[i], 0, a_rs, a_cs, b + b_off[i], 0, b_rs,
-                                        b_cs, c + c_off[i], 0, c_rs, accumulate);
-      }
-    }
-    return;
-  }
-  cpu::gemm_batched<T>(batch, M, N, K, T(1), a, a_off.data(), a_rs, a_cs, b, b_off.data(), b_rs, b_cs, c, c_off.data(),
-                       c_rs, 1, accumulate);
-}
-
 // [M, K] @ [K, N] -> a new contiguous [M, N], for 2-D operands of any strides (no autograd).
 template <FloatingPoint T>
 Tensor<T> mm(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   const Tensor<T> a = gemm_operand(a_in), b = gemm_operand(b_in);
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
   Tensor<T> out = Tensor<T>::empty(Shape{M, N}, a.device());  // [M, N]
-  if (a.device().is_cuda()) {
-    gemm_on<T>(a.device(), 1, M, N, K, a.data(), {0}, a.stride(0), a.stride(1), b.data(), {0}, b.stride(0), b.stride(1),
-               out.data(), {0}, N);
-    return out;
-  }
-  cpu::gemm<T>(M, N, K, T(1), a.data(), a.stride(0), a.stride(1), b.data(), b.stride(0), b.stride(1), out.data(), N, 1);
+  backend::gemm<T>(a.device(), M, N, K, a.data(), a.stride(0), a.stride(1), b.data(), b.stride(0), b.stride(1),
+                   out.data(), N);
   return out;
 }
 
@@ -128,13 +90,8 @@ Tensor<T> batched_product(const Tensor<T>& a_in, const Tensor<T>& b_in, const Sh
       out_shape.push_back(M);
       out_shape.push_back(N);
       Tensor<T> out = Tensor<T>::empty(out_shape, a.device());  // [batch..., M, N]
-      if (a.device().is_cuda()) {
-        gemm_on<T>(a.device(), 1, rows_shape[0], N, K, a.data(), {0}, (*rows_strides)[0], (*rows_strides)[1],
-                   b.data(), {0}, b.strides()[b_nd - 2], b.strides()[b_nd - 1], out.data(), {0}, N);
-        return out;
-      }
-      cpu::gemm<T>(rows_shape[0], N, K, T(1), a.data(), (*rows_strides)[0], (*rows_strides)[1], b.data(),
-                   b.strides()[b_nd - 2], b.strides()[b_nd - 1], out.data(), N, 1);
+      backend::gemm<T>(a.device(), rows_shape[0], N, K, a.data(), (*rows_strides)[0], (*rows_strides)[1], b.data(),
+                       b.strides()[b_nd - 2], b.strides()[b_nd - 1], out.data(), N);
       return out;
     }
   }
@@ -159,15 +116,9 @@ Tensor<T> batched_product(const Tensor<T>& a_in, const Tensor<T>& b_in, const Sh
   const std::vector<int64_t> b_off = cpu::batch_offsets(batch, broadcast_strides(b_batch, b_batch_strides, batch));
   std::vector<int64_t> c_off(a_off.size());  // [count]
   for (std::size_t i = 0; i < c_off.size(); ++i) c_off[i] = static_cast<int64_t>(i) * M * N;
-  if (a.device().is_cuda()) {
-    gemm_on<T>(a.device(), static_cast<int64_t>(c_off.size()), M, N, K, a.data(), a_off, a.strides()[a_nd - 2],
-               a.strides()[a_nd - 1], b.data(), b_off, b.strides()[b_nd - 2], b.strides()[b_nd - 1], out.data(), c_off,
-               N);
-    return out;
-  }
-  cpu::gemm_batched<T>(static_cast<int64_t>(c_off.size()), M, N, K, T(1), a.data(), a_off.data(), a.strides()[a_nd - 2],
-                       a.strides()[a_nd - 1], b.data(), b_off.data(), b.strides()[b_nd - 2], b.strides()[b_nd - 1],
-                       out.data(), c_off.data(), N, 1);
+  backend::gemm_batched<T>(a.device(), static_cast<int64_t>(c_off.size()), M, N, K, a.data(), a_off,
+                           a.strides()[a_nd - 2], a.strides()[a_nd - 1], b.data(), b_off, b.strides()[b_nd - 2],
+                           b.strides()[b_nd - 1], out.data(), c_off, N);
   return out;
 }
 
@@ -263,26 +214,9 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   Shape out_shape = x.shape();
   out_shape[out_shape.size() - 1] = out_features;
   Tensor<T> out = Tensor<T>::empty(out_shape, x.device());  // [..., out] = [rows, out] contiguous
-  if (x.device().is_cuda() && rows <= cuda::kLinearFewRowsMax && X.stride(1) == 1 && W.stride(1) == 1) {
-    // a few rows (decoding): bias and product in one kernel (backend/cuda/linear_rows.hpp)
-    if constexpr (built_with_cuda())
-      cuda::linear_few_rows<T>(cuda::Context{x.device().index, "linear"}, rows, out_features, in, X.data(),
-                               X.stride(0), W.data(), W.stride(0), bias.defined() ? bias.data() : nullptr,
-                               bias.defined() ? bias.stride(0) : 0, out.data());
-  } else if (x.device().is_cuda()) {  // y = bias (broadcast over the rows), then y += X W^T
-    T* y = out.data();
-    if (bias.defined())
-      backend::map("linear", x.device(), Shape{rows, out_features}, y, Strides{out_features, 1}, bias.data(),
-                   Strides{0, bias.stride(0)}, fn::Identity{});
-    linalg_detail::gemm_on<T>(x.device(), 1, rows, out_features, in, X.data(), {0}, X.stride(0), X.stride(1),
-                              W.data(), {0}, W.stride(1), W.stride(0), y, {0}, out_features, bias.defined());
-  } else if (bias.defined()) {  // W^T as [in, out] is weight with its strides swapped
-    cpu::gemm_with_bias<T>(rows, out_features, in, X.data(), X.stride(0), X.stride(1), W.data(), W.stride(1),
-                           W.stride(0), bias.data(), bias.stride(0), out.data(), out_features, 1);
-  } else {
-    cpu::gemm<T>(rows, out_features, in, T(1), X.data(), X.stride(0), X.stride(1), W.data(), W.stride(1),
-                 W.stride(0), out.data(), out_features, 1);
-  }
+  backend::linear<T>(x.device(), rows, out_features, in, X.data(), X.stride(0), X.stride(1), W.data(), W.stride(0),
+                     W.stride(1), bias.defined() ? bias.data() : nullptr, bias.defined() ? bias.stride(0) : 0,
+                     out.data());
 
   if (autograd::needs_grad(x, weight, bias)) {
     autograd::record(
@@ -305,7 +239,7 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
 }
 
 // y = x @ W^T + bias with W^T packed once (cpu::PackedB of W^T: [in, out]), for inference
-// (decoding with a KV cache, see nn::KVCache::packed_weight): W is no tensor here, so no graph
+// (decoding with a KV cache, see nn/weight_packs.hpp): W is no tensor here, so no graph
 // is recorded, and x must not need a gradient. The same values as linear(x, W, bias).
 template <FloatingPoint T>
 Tensor<T> linear(const Tensor<T>& x, const cpu::PackedB<T>& weight_t, const Tensor<T>& bias = Tensor<T>()) {

@@ -25,8 +25,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/softmax.hpp"
-#include "chord/backend/cuda/softmax.hpp"
+#include "chord/backend/dispatch/loss.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/reduction.hpp"
 #include "chord/ops/view.hpp"
@@ -45,63 +44,6 @@ struct CrossEntropyOptions {
 
 namespace chord::ops {
 
-namespace loss_detail {
-
-// cross_entropy on a GPU: the same kernels' math (backend/cuda/softmax.hpp). The targets are
-// checked on the host (a copy), then the row losses are summed on the device.
-template <FloatingPoint T>
-Tensor<T> cross_entropy_cuda(const Tensor<T>& logits, const Tensor<int64_t>& targets,
-                             const CrossEntropyOptions& options, const Shape& row_shape, int64_t N, int64_t C) {
-  const char* op = "cross_entropy";
-  const Device device = logits.device();
-  const std::vector<int64_t> values = targets.to_vector();  // [N], row-major
-  std::vector<int64_t> rows(static_cast<std::size_t>(N));    // [N]: the class of each row, -1 when ignored
-  int64_t kept = 0;
-  for (int64_t r = 0; r < N; ++r) {
-    const int64_t v = values[r];
-    if (v == options.ignore_index) {
-      rows[r] = -1;
-      continue;
-    }
-    check(v >= 0 && v < C, op, "target ", v, " at row ", r, " is out of range for ", C,
-          " classes (expected a class in [0, ", C, ") or ignore_index ", options.ignore_index, ")");
-    rows[r] = v;
-    ++kept;
-  }
-  const Tensor<int64_t> rows_target = Tensor<int64_t>::from_vector(rows, Shape{N}).to(device);  // [N]
-  const T eps = static_cast<T>(options.label_smoothing);
-  const Tensor<T> x = dense(logits);                         // [N, C]
-  Tensor<T> row_loss = Tensor<T>::empty(row_shape, device);  // [N] (as targets' shape)
-  Tensor<T> row_max = Tensor<T>::empty(Shape{N}, device);    // [N]
-  Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, device);    // [N]
-  if constexpr (built_with_cuda())
-    cuda::cross_entropy_forward_rows<T>(cuda::Context{device.index, op}, x.data(), rows_target.data(), row_loss.data(),
-                                        row_max.data(), log_sum.data(), N, C, eps);
-  const T mean_scale = kept ? T(1) / static_cast<T>(kept) : T(0);
-  Tensor<T> out;
-  if (options.reduction == Reduction::None) out = row_loss;
-  else if (options.reduction == Reduction::Sum) out = sum(row_loss);
-  else out = map_new<T>(op, sum(row_loss), fn::Scale<T>{mean_scale});
-
-  if (autograd::needs_grad(logits))
-    autograd::record("CrossEntropyBackward", out, {logits},
-                     [sx = autograd::SavedTensor<T>(x, op), rows_target, row_max, log_sum, mean_scale, N, C, eps,
-                      reduction = options.reduction, in_shape = logits.shape()](const Tensor<T>& g) {
-                       const Tensor<T>& xs = sx.get();
-                       const Tensor<T> gc = dense(g);  // [N] (None) or [] (Sum, Mean)
-                       Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [N, C]
-                       if constexpr (built_with_cuda())
-                         cuda::cross_entropy_backward_rows<T>(
-                             {xs.device().index, "cross_entropy"}, xs.data(), rows_target.data(), row_max.data(),
-                             log_sum.data(), gc.data(), reduction == Reduction::None ? 1 : 0,
-                             reduction == Reduction::Mean ? mean_scale : T(1), gx.data(), N, C, eps);
-                       return std::vector<Tensor<T>>{gx};
-                     });
-  return out;
-}
-
-}  // namespace loss_detail
-
 template <FloatingPoint T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
                         const CrossEntropyOptions& options = {}) {
@@ -119,63 +61,52 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& targets,
 
   const int64_t C = logits.shape().back();
   const int64_t N = numel_of(row_shape);
-  if (logits.device().is_cuda()) return loss_detail::cross_entropy_cuda(logits, targets, options, row_shape, N, C);
+  const Device device = logits.device();
 
-  // rows_target [N]: the class of each row, -1 for an ignored row.
-  Tensor<int64_t> rows_target = Tensor<int64_t>::empty(Shape{N});
+  // rows_target [N] on the device: the class of each row, -1 for an ignored row. The targets
+  // are checked on the host (a copy from a GPU).
+  const std::vector<int64_t> values = targets.to_vector();  // [N], row-major
+  std::vector<int64_t> rows(static_cast<std::size_t>(N));    // [N]
   int64_t kept = 0;
-  {
-    int64_t r = 0;
-    const int64_t* t = targets.data();
-    targets.for_each_offset([&](int64_t off) {
-      const int64_t v = t[off];
-      if (v == options.ignore_index) {
-        rows_target.data()[r] = -1;
-      } else {
-        check(v >= 0 && v < C, op, "target ", v, " at row ", r, " is out of range for ", C,
-              " classes (expected a class in [0, ", C, ") or ignore_index ", options.ignore_index, ")");
-        rows_target.data()[r] = v;
-        ++kept;
-      }
-      ++r;
-    });
+  for (int64_t r = 0; r < N; ++r) {
+    const int64_t v = values[r];
+    if (v == options.ignore_index) {
+      rows[r] = -1;
+      continue;
+    }
+    check(v >= 0 && v < C, op, "target ", v, " at row ", r, " is out of range for ", C,
+          " classes (expected a class in [0, ", C, ") or ignore_index ", options.ignore_index, ")");
+    rows[r] = v;
+    ++kept;
   }
+  const Tensor<int64_t> rows_target = Tensor<int64_t>::from_vector(rows, Shape{N}).to(device);  // [N]
 
-  const Tensor<T> x = dense(logits);  // [N, C]
-  Tensor<T> row_loss = Tensor<T>::empty(row_shape, logits.device());             // [N] (as targets' shape)
-  Tensor<T> row_max = Tensor<T>::empty(Shape{N}, logits.device());               // [N]
-  Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, logits.device());               // [N]
-  cpu::cross_entropy_forward_rows(x.data(), rows_target.data(), row_loss.data(), row_max.data(), log_sum.data(), N, C,
-                                  static_cast<T>(eps));
+  const T eps_t = static_cast<T>(eps);
+  const Tensor<T> x = dense(logits);                         // [N, C]
+  Tensor<T> row_loss = Tensor<T>::empty(row_shape, device);  // [N] (as targets' shape)
+  Tensor<T> row_max = Tensor<T>::empty(Shape{N}, device);    // [N]
+  Tensor<T> log_sum = Tensor<T>::empty(Shape{N}, device);    // [N]
+  backend::cross_entropy_forward(device, op, x.data(), rows_target.data(), row_loss.data(), row_max.data(),
+                                 log_sum.data(), N, C, eps_t);
 
-  Tensor<T> out;
-  if (options.reduction == Reduction::None) {
-    out = row_loss;
-  } else {
-    double total = 0.0;  // summed in row order: deterministic
-    for (int64_t r = 0; r < N; ++r) total += static_cast<double>(row_loss.data()[r]);
-    if (options.reduction == Reduction::Mean) total = kept ? total / static_cast<double>(kept) : 0.0;
-    out = Tensor<T>::scalar(static_cast<T>(total));
+  Tensor<T> out = row_loss;
+  if (options.reduction != Reduction::None) {
+    out = Tensor<T>::empty(Shape{}, device);  // []
+    backend::cross_entropy_total(device, op, row_loss.data(), row_shape, kept, options.reduction == Reduction::Mean,
+                                 out.data());
   }
 
   if (autograd::needs_grad(logits))
     autograd::record("CrossEntropyBackward", out, {logits},
-                     [sx = autograd::SavedTensor<T>(x, op), rows_target, row_max, log_sum, kept, N, C, eps,
+                     [sx = autograd::SavedTensor<T>(x, op), rows_target, row_max, log_sum, kept, N, C, eps_t,
                       reduction = options.reduction, in_shape = logits.shape()](const Tensor<T>& g) {
                        const Tensor<T>& xs = sx.get();
-                       // scale [N]: the gradient reaching each row's loss
-                       std::vector<T> scale(N);
-                       if (reduction == Reduction::None) {
-                         const Tensor<T> gc = dense(g);
-                         for (int64_t r = 0; r < N; ++r) scale[r] = gc.data()[r];
-                       } else {
-                         T s = g.item();
-                         if (reduction == Reduction::Mean) s = kept ? s / static_cast<T>(kept) : T(0);
-                         for (int64_t r = 0; r < N; ++r) scale[r] = s;
-                       }
+                       const Tensor<T> gc = dense(g);  // [N] (None) or [] (Sum, Mean)
                        Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [N, C]
-                       cpu::cross_entropy_backward_rows(xs.data(), rows_target.data(), row_max.data(), log_sum.data(),
-                                                        scale.data(), gx.data(), N, C, static_cast<T>(eps));
+                       backend::cross_entropy_backward(xs.device(), "cross_entropy", xs.data(), rows_target.data(),
+                                                       row_max.data(), log_sum.data(), gc.data(),
+                                                       reduction == Reduction::None, reduction == Reduction::Mean,
+                                                       kept, gx.data(), N, C, eps_t);
                        return std::vector<Tensor<T>>{gx};
                      });
   return out;

@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/layer_norm.hpp"
-#include "chord/backend/cuda/layer_norm.hpp"
+#include "chord/backend/dispatch/layer_norm.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -48,13 +47,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
   Tensor<T> rstd = Tensor<T>::empty(Shape{R}, x.device());  // [R]
   const T* wp = w.defined() ? w.data() : nullptr;
   const T* bp = b.defined() ? b.data() : nullptr;
-  if (x.device().is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::layer_norm_forward<T>(cuda::Context{x.device().index, op}, xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D,
-                                  static_cast<T>(eps));
-  } else {
-    cpu::layer_norm_forward(xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D, static_cast<T>(eps));
-  }
+  backend::layer_norm_forward(x.device(), op, xr.data(), wp, bp, y.data(), mean.data(), rstd.data(), R, D,
+                              static_cast<T>(eps));
 
   if (autograd::needs_grad(x, weight, bias))
     autograd::record(
@@ -72,13 +66,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), 
           T* dxp = need_x ? dx.data() : nullptr;
           T* dwp = need_w ? dw.data() : nullptr;
           T* dbp = need_b ? db.data() : nullptr;
-          if (xs.device().is_cuda()) {
-            if constexpr (built_with_cuda())
-              cuda::layer_norm_backward<T>(cuda::Context{xs.device().index, "layer_norm"}, gc.data(), xs.data(), wsp, mean.data(),
-                                           rstd.data(), R, D, dxp, dwp, dbp);
-          } else {
-            cpu::layer_norm_backward(gc.data(), xs.data(), wsp, mean.data(), rstd.data(), R, D, dxp, dwp, dbp);
-          }
+          backend::layer_norm_backward(xs.device(), "layer_norm", gc.data(), xs.data(), wsp, mean.data(), rstd.data(),
+                                       R, D, dxp, dwp, dbp);
           return std::vector<Tensor<T>>{dx, dw, db};
         });
   return y;

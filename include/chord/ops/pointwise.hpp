@@ -12,7 +12,7 @@
 #include <numbers>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/activation.hpp"
+#include "chord/backend/dispatch/activation.hpp"
 #include "chord/backend/cpu/vector_math.hpp"
 #include "chord/ops/elementwise.hpp"
 
@@ -78,17 +78,15 @@ template <FloatingPoint T>
 Tensor<T> gelu(const Tensor<T>& x) {
   const char* op = "gelu";
   check_defined(op, x);
-  if (x.device().is_cuda()) return unary_op(op, "GeluBackward", x, fn::Gelu{}, fn::GeluDerivative{});
-  check_cpu(op, x);
   const Tensor<T> input = dense(x);
   Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-  cpu::gelu_forward(input.data(), out.data(), input.numel());
+  backend::gelu_forward(x.device(), op, input.shape(), input.data(), out.data());
   if (autograd::needs_grad(x))
     autograd::record("GeluBackward", out, {x}, [saved = autograd::SavedTensor<T>(input, op), op](const Tensor<T>& g) {
       const Tensor<T>& xs = saved.get();
       const Tensor<T> grad = dense(g);
       Tensor<T> dx = Tensor<T>::empty(xs.shape(), xs.device());
-      cpu::gelu_backward(xs.data(), grad.data(), dx.data(), xs.numel());
+      backend::gelu_backward(xs.device(), op, xs.shape(), xs.data(), grad.data(), dx.data());
       return std::vector<Tensor<T>>{dx};
     });
   return out;

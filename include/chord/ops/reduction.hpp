@@ -24,9 +24,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/elementwise.hpp"
-#include "chord/backend/cpu/reduce.hpp"
-#include "chord/backend/cuda/reduce.hpp"
+#include "chord/backend/dispatch/reduce.hpp"
 #include "chord/ops/elementwise.hpp"
 
 namespace chord::ops {
@@ -56,33 +54,11 @@ struct ReductionDims {
   }
 };
 
-namespace detail {
-// The CUDA reduction that does what a CPU reducer does.
-template <class Reducer>
-constexpr cuda::ReduceOp cuda_reduce_op() {
-  using R = std::remove_cvref_t<Reducer>;
-  using T = typename R::Acc;
-  if constexpr (std::is_same_v<R, cpu::MeanReducer<T>>) return cuda::ReduceOp::Mean;
-  else if constexpr (std::is_same_v<R, cpu::SumReducer<T>>) return cuda::ReduceOp::Sum;
-  else if constexpr (std::is_same_v<R, cpu::MaxReducer<T>>) return cuda::ReduceOp::Max;
-  else {
-    static_assert(std::is_same_v<R, cpu::MinReducer<T>>, "no CUDA reduction for this reducer");
-    return cuda::ReduceOp::Min;
-  }
-}
-}  // namespace detail
-
-// Runs a backend reducer over `x` (on x's device) into a new tensor of rd.out_shape.
-template <class T, class Reducer>
-Tensor<T> reduce_new(const char* op, const Tensor<T>& x, const ReductionDims& rd, const Reducer& reducer) {
+// Runs a backend reduction over `x` (on x's device) into a new tensor of rd.out_shape.
+template <class T>
+Tensor<T> reduce_new(const char* op, const Tensor<T>& x, const ReductionDims& rd, backend::ReduceOp reduction) {
   Tensor<T> out = Tensor<T>::empty(rd.out_shape, x.device());
-  if (x.device().is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::reduce<T>(cuda::Context{x.device().index, op}, detail::cuda_reduce_op<Reducer>(), x.data(), x.shape(), x.strides(),
-                      rd.reduce, out.data());
-    return out;
-  }
-  cpu::reduce(x.data(), x.shape(), x.strides(), rd.reduce, out.data(), reducer);
+  backend::reduce(x.device(), op, reduction, x.data(), x.shape(), x.strides(), rd.reduce, out.data());
   return out;
 }
 
@@ -102,7 +78,7 @@ template <FloatingPoint T>
 Tensor<T> sum(const Tensor<T>& x, const Shape& dims, bool keepdim = false) {
   check_defined("sum", x);
   const ReductionDims rd("sum", x.shape(), dims, keepdim);
-  Tensor<T> out = reduce_new("sum", x, rd, cpu::SumReducer<T>{});
+  Tensor<T> out = reduce_new("sum", x, rd, backend::ReduceOp::Sum);
   if (autograd::needs_grad(x)) {
     autograd::record("SumBackward", out, {x}, [rd, in_shape = x.shape()](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{broadcast_to_new(g, rd.keepdim_shape, in_shape)};
@@ -120,7 +96,7 @@ Tensor<T> mean(const Tensor<T>& x, const Shape& dims, bool keepdim = false) {
   check_defined("mean", x);
   const ReductionDims rd("mean", x.shape(), dims, keepdim);
   check(rd.count > 0, "mean", "mean of an empty selection (shape ", x.shape(), ")");
-  Tensor<T> out = reduce_new("mean", x, rd, cpu::MeanReducer<T>{});
+  Tensor<T> out = reduce_new("mean", x, rd, backend::ReduceOp::Mean);
   if (autograd::needs_grad(x)) {
     autograd::record("MeanBackward", out, {x}, [rd, in_shape = x.shape()](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{broadcast_to_new(g, rd.keepdim_shape, in_shape, T(1) / static_cast<T>(rd.count))};
@@ -144,7 +120,7 @@ Tensor<T> sum_to_shape(const Tensor<T>& g, const Shape& shape) {
   for (int d = 0; d < g.dim(); ++d)
     if (d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1)) dims.push_back(d);
   const ReductionDims rd("sum_to_shape", g.shape(), dims, true);
-  Tensor<T> reduced = reduce_new("sum_to_shape", g, rd, cpu::SumReducer<T>{});
+  Tensor<T> reduced = reduce_new("sum_to_shape", g, rd, backend::ReduceOp::Sum);
   // reduced has rd.keepdim_shape: drop the leading dims by reinterpreting the contiguous buffer.
   auto impl = reduced.impl_ptr();
   impl->shape = shape;
@@ -205,7 +181,7 @@ Tensor<T> extreme_backward(const Tensor<T>& x, const Tensor<T>& m, const Tensor<
   backend::map(op, x.device(), shape, hits.data(), hits.strides(), x.data(), x.strides(), m.data(), per_output,
                fn::TiesIndicator{});
   // ties [rd.out_shape, laid out as rd.keepdim_shape]: the number of ties per output
-  const Tensor<T> ties = reduce_new(op, hits, rd, cpu::SumReducer<T>{});
+  const Tensor<T> ties = reduce_new(op, hits, rd, backend::ReduceOp::Sum);
   // share [rd.keepdim_shape]: g / (number of ties), one per output
   const Tensor<T> gc = dense(g);
   Tensor<T> share = Tensor<T>::empty(rd.keepdim_shape, x.device());
@@ -220,9 +196,9 @@ Tensor<T> extreme_backward(const Tensor<T>& x, const Tensor<T>& m, const Tensor<
 }
 
 // max or min over rd's dims, with the even-split backward.
-template <class T, class Reducer>
+template <class T>
 Tensor<T> extreme(const char* op, const char* node, const Tensor<T>& x, const ReductionDims& rd,
-                  const Reducer& reducer) {
+                  backend::ReduceOp reducer) {
   check(rd.count > 0, op, "cannot reduce an empty selection (input shape ", x.shape(),
         "): the result has no identity value");
   Tensor<T> out = reduce_new(op, x, rd, reducer);
@@ -237,19 +213,11 @@ Tensor<T> extreme(const char* op, const char* node, const Tensor<T>& x, const Re
   return out;
 }
 
-template <class T, class Better>
-Tensor<int64_t> arg_extreme(const char* op, const Tensor<T>& x, const ReductionDims& rd, const Better& better) {
+template <class T>
+Tensor<int64_t> arg_extreme(const char* op, const Tensor<T>& x, const ReductionDims& rd, backend::ArgReduceOp which) {
   check(rd.count > 0, op, "cannot take the index of an extreme of an empty selection (input shape ", x.shape(), ")");
   Tensor<int64_t> out = Tensor<int64_t>::empty(rd.out_shape, x.device());
-  if (x.device().is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::arg_reduce<T>(cuda::Context{x.device().index, op},
-                          std::is_same_v<Better, cpu::ArgMaxBetter<T>> ? cuda::ArgReduceOp::ArgMax
-                                                                       : cuda::ArgReduceOp::ArgMin,
-                          x.data(), x.shape(), x.strides(), rd.reduce, out.data());
-    return out;
-  }
-  cpu::arg_reduce(x.data(), x.shape(), x.strides(), rd.reduce, out.data(), better);
+  backend::arg_reduce(x.device(), op, which, x.data(), x.shape(), x.strides(), rd.reduce, out.data());
   return out;
 }
 
@@ -263,27 +231,27 @@ template <detail::Ordered T>
 Tensor<T> max(const Tensor<T>& x) {
   check_defined("max", x);
   return detail::extreme("max", "MaxBackward", x, ReductionDims("max", x.shape(), Shape{}, false),
-                         cpu::MaxReducer<T>{});
+                         backend::ReduceOp::Max);
 }
 // The largest element along `dim` (the values; argmax gives the indices).
 template <detail::Ordered T>
 Tensor<T> max(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
   check_defined("max", x);
   return detail::extreme("max", "MaxBackward", x, ReductionDims("max", x.shape(), Shape{dim}, keepdim),
-                         cpu::MaxReducer<T>{});
+                         backend::ReduceOp::Max);
 }
 
 template <detail::Ordered T>
 Tensor<T> min(const Tensor<T>& x) {
   check_defined("min", x);
   return detail::extreme("min", "MinBackward", x, ReductionDims("min", x.shape(), Shape{}, false),
-                         cpu::MinReducer<T>{});
+                         backend::ReduceOp::Min);
 }
 template <detail::Ordered T>
 Tensor<T> min(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
   check_defined("min", x);
   return detail::extreme("min", "MinBackward", x, ReductionDims("min", x.shape(), Shape{dim}, keepdim),
-                         cpu::MinReducer<T>{});
+                         backend::ReduceOp::Min);
 }
 
 // Index of the first largest element along `dim` (ties: the first; NaN counts as largest).
@@ -291,27 +259,27 @@ template <detail::Ordered T>
 Tensor<int64_t> argmax(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
   check_defined("argmax", x);
   return detail::arg_extreme("argmax", x, ReductionDims("argmax", x.shape(), Shape{dim}, keepdim),
-                             cpu::ArgMaxBetter<T>{});
+                             backend::ArgReduceOp::ArgMax);
 }
 // Row-major (flattened) index of the first largest element, as a 0-d tensor.
 template <detail::Ordered T>
 Tensor<int64_t> argmax(const Tensor<T>& x) {
   check_defined("argmax", x);
   return detail::arg_extreme("argmax", x, ReductionDims("argmax", x.shape(), Shape{}, false),
-                             cpu::ArgMaxBetter<T>{});
+                             backend::ArgReduceOp::ArgMax);
 }
 
 template <detail::Ordered T>
 Tensor<int64_t> argmin(const Tensor<T>& x, int64_t dim, bool keepdim = false) {
   check_defined("argmin", x);
   return detail::arg_extreme("argmin", x, ReductionDims("argmin", x.shape(), Shape{dim}, keepdim),
-                             cpu::ArgMinBetter<T>{});
+                             backend::ArgReduceOp::ArgMin);
 }
 template <detail::Ordered T>
 Tensor<int64_t> argmin(const Tensor<T>& x) {
   check_defined("argmin", x);
   return detail::arg_extreme("argmin", x, ReductionDims("argmin", x.shape(), Shape{}, false),
-                             cpu::ArgMinBetter<T>{});
+                             backend::ArgReduceOp::ArgMin);
 }
 
 // log(sum(exp(x))) over dims (all dims when empty), computed as
@@ -327,7 +295,7 @@ Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false)
   const ReductionDims rd(op, x.shape(), dims, keepdim);
   const Strides per_output = detail::keepdim_broadcast_strides(rd, x.shape());
   // shift [rd.keepdim_shape]: the slice max where finite, else 0
-  Tensor<T> shift = reduce_new(op, x, rd, cpu::MaxReducer<T>{});
+  Tensor<T> shift = reduce_new(op, x, rd, backend::ReduceOp::Max);
   backend::map(op, x.device(), shift.shape(), shift.data(), shift.strides(), shift.data(), shift.strides(),
                fn::FiniteOrZero{});
   // e [x's shape] = exp(x - shift)
@@ -335,7 +303,7 @@ Tensor<T> logsumexp(const Tensor<T>& x, const Shape& dims, bool keepdim = false)
   backend::map(op, x.device(), x.shape(), e.data(), e.strides(), x.data(), x.strides(), shift.data(), per_output,
                fn::ExpOfDifference{});
   // out [rd.out_shape] = shift + log(sum e)
-  Tensor<T> out = reduce_new(op, e, rd, cpu::SumReducer<T>{});
+  Tensor<T> out = reduce_new(op, e, rd, backend::ReduceOp::Sum);
   backend::map(op, x.device(), out.shape(), out.data(), out.strides(), shift.data(), shift.strides(), out.data(),
                out.strides(), fn::AddLog{});
 
@@ -366,14 +334,14 @@ Tensor<T> var(const Tensor<T>& x, const Shape& dims, bool unbiased = true, bool 
   check(rd.count > 0, op, "variance of an empty selection (shape ", x.shape(), ")");
   const Strides per_output = detail::keepdim_broadcast_strides(rd, x.shape());
   // mu [rd.keepdim_shape]
-  Tensor<T> mu = reduce_new(op, x, rd, cpu::MeanReducer<T>{});
+  Tensor<T> mu = reduce_new(op, x, rd, backend::ReduceOp::Mean);
   // dev2 [x's shape] = (x - mu)^2
   Tensor<T> dev2 = Tensor<T>::empty(x.shape(), x.device());
   backend::map(op, x.device(), x.shape(), dev2.data(), dev2.strides(), x.data(), x.strides(), mu.data(), per_output,
                fn::SquaredDifference{});
   // out [rd.out_shape] = sum dev2 / denom
   const T denom = static_cast<T>(rd.count - (unbiased ? 1 : 0));
-  Tensor<T> out = reduce_new(op, dev2, rd, cpu::SumReducer<T>{});
+  Tensor<T> out = reduce_new(op, dev2, rd, backend::ReduceOp::Sum);
   backend::map(op, x.device(), out.shape(), out.data(), out.strides(), out.data(), out.strides(),
                fn::WithScalar<fn::Div, T>{denom});
 

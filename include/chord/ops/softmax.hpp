@@ -3,7 +3,7 @@
 //
 // The softmax dim is moved last and made contiguous (a copy only when the
 // input is not already laid out that way), the fused row kernels of
-// backend/cpu/softmax.hpp run on the dense [rows, n] buffer, and the result is
+// backend/dispatch/softmax.hpp run on the dense [rows, n] buffer, and the result is
 // that buffer viewed back in the input's dim order: for a dim other than the
 // last the result is a permuted (non-contiguous) view, which saves a copy.
 //
@@ -14,8 +14,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
-#include "chord/backend/cpu/softmax.hpp"
-#include "chord/backend/cuda/softmax.hpp"
+#include "chord/backend/dispatch/softmax.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/view.hpp"
 
@@ -70,35 +69,6 @@ int64_t row_count(const Tensor<T>& x, int d) {
   return n == 0 ? 0 : x.numel() / n;
 }
 
-// The row kernels on the rows' device: y = (log_)softmax(x), and the backward. x, y, g, gx: [rows, n].
-template <bool Log, FloatingPoint T>
-void softmax_rows_on(Device device, const char* op, const T* x, T* y, int64_t rows, int64_t n) {
-  if (device.is_cuda()) {
-    if constexpr (built_with_cuda()) {
-      if constexpr (Log) cuda::log_softmax_rows<T>(cuda::Context{device.index, op}, x, y, rows, n);
-      else cuda::softmax_rows<T>(cuda::Context{device.index, op}, x, y, rows, n);
-    }
-  } else if constexpr (Log) {
-    cpu::log_softmax_rows(x, y, rows, n);
-  } else {
-    cpu::softmax_rows(x, y, rows, n);
-  }
-}
-template <bool Log, FloatingPoint T>
-void softmax_backward_rows_on(Device device, const char* op, const T* y, const T* g, T* gx, int64_t rows,
-                              int64_t n) {
-  if (device.is_cuda()) {
-    if constexpr (built_with_cuda()) {
-      if constexpr (Log) cuda::log_softmax_backward_rows<T>(cuda::Context{device.index, op}, y, g, gx, rows, n);
-      else cuda::softmax_backward_rows<T>(cuda::Context{device.index, op}, y, g, gx, rows, n);
-    }
-  } else if constexpr (Log) {
-    cpu::log_softmax_backward_rows(y, g, gx, rows, n);
-  } else {
-    cpu::softmax_backward_rows(y, g, gx, rows, n);
-  }
-}
-
 template <FloatingPoint T, bool Log>
 Tensor<T> softmax_along(const char* op, const char* node, const Tensor<T>& x, int64_t dim) {
   check_defined(op, x);
@@ -106,7 +76,8 @@ Tensor<T> softmax_along(const char* op, const char* node, const Tensor<T>& x, in
   const int64_t n = row_length(x, d), rows = row_count(x, d);
   const Tensor<T> xr = rows_of(x, d);                         // [rows, n]
   Tensor<T> yr = Tensor<T>::empty(xr.shape(), x.device());  // [rows, n]
-  softmax_rows_on<Log>(x.device(), op, xr.data(), yr.data(), rows, n);
+  if constexpr (Log) backend::log_softmax_forward(x.device(), op, xr.data(), yr.data(), rows, n);
+  else backend::softmax_forward(x.device(), op, xr.data(), yr.data(), rows, n);
   Tensor<T> y = move_last_to(yr, d);
 
   if (autograd::needs_grad(x))
@@ -114,7 +85,8 @@ Tensor<T> softmax_along(const char* op, const char* node, const Tensor<T>& x, in
       const Tensor<T> yr = rows_of(sy.get(), d);  // [rows, n]; no copy, y is a view of a dense buffer
       const Tensor<T> gr = rows_of(g, d);         // [rows, n]
       Tensor<T> gxr = Tensor<T>::empty(yr.shape(), yr.device());  // [rows, n]
-      softmax_backward_rows_on<Log>(yr.device(), op, yr.data(), gr.data(), gxr.data(), rows, n);
+      if constexpr (Log) backend::log_softmax_backward(yr.device(), op, yr.data(), gr.data(), gxr.data(), rows, n);
+      else backend::softmax_backward(yr.device(), op, yr.data(), gr.data(), gxr.data(), rows, n);
       return std::vector<Tensor<T>>{move_last_to(gxr, d)};
     });
   return y;

@@ -27,7 +27,7 @@
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/token_logprobs.hpp"
-#include "chord/backend/cuda/token_logprobs.hpp"
+#include "chord/backend/dispatch/token_logprobs.hpp"
 #include "chord/ops/elementwise.hpp"
 
 namespace chord {
@@ -44,21 +44,6 @@ struct TokenLogProbs {
 namespace chord::ops {
 
 namespace detail {
-
-// The backward row kernel on the logits' device (arguments as cpu::token_log_probs_backward_rows').
-template <FloatingPoint T>
-void backward_rows_on(const Tensor<T>& logits, const int64_t* targets, const T* g_lp, const T* row_max,
-                      const T* log_sum, const T* entropy, const T* g_h, T* gx, int64_t R, int64_t V,
-                      T inv_temperature) {
-  if (logits.device().is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::token_log_probs_backward_rows<T>(cuda::Context{logits.device().index, "token_log_probs"}, logits.data(), targets, g_lp,
-                                             row_max, log_sum, entropy, g_h, gx, R, V, inv_temperature);
-    return;
-  }
-  cpu::token_log_probs_backward_rows(logits.data(), targets, g_lp, row_max, log_sum, entropy, g_h, gx, R, V,
-                                     inv_temperature);
-}
 
 template <FloatingPoint T>
 TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, const Tensor<int64_t>* targets,
@@ -84,20 +69,10 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
       check(v >= 0 && v < V, op, "target ", v, " at row ", r, " is out of range for a vocabulary of ", V,
             " (expected a token id in [0, ", V, "))");
     };
-    if (logits.device().is_cuda()) {  // checked on the host (a copy), used on the device
-      const std::vector<int64_t> values = targets->to_vector();
-      for (int64_t r = 0; r < R; ++r) check_target(values[r], r);
-      rows_target = dense(*targets);
-    } else {
-      rows_target = Tensor<int64_t>::empty(Shape{R});
-      int64_t r = 0;
-      const int64_t* t = targets->data();
-      targets->for_each_offset([&](int64_t off) {
-        const int64_t v = t[off];
-        check_target(v, r);
-        rows_target.data()[r++] = v;
-      });
-    }
+    // checked on the host (a copy from a GPU), used on the device
+    const std::vector<int64_t> values = targets->to_vector();
+    for (int64_t r = 0; r < R; ++r) check_target(values[r], r);
+    rows_target = dense(*targets);
   }
 
   const T inv_temperature = cpu::inverse_temperature<T>(temperature);
@@ -107,16 +82,9 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
   TokenLogProbs<T> out;
   if (targets) out.log_probs = Tensor<T>::empty(row_shape, x.device());  // [R] (as targets' shape)
   if (want_entropy) out.entropy = Tensor<T>::empty(row_shape, x.device());  // [R]
-  if (x.device().is_cuda()) {
-    if constexpr (built_with_cuda())
-      cuda::token_log_probs_forward_rows<T>(cuda::Context{x.device().index, op}, x.data(), targets ? rows_target.data() : nullptr,
-                                            targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
-                                            want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
-  } else {
-    cpu::token_log_probs_forward_rows(x.data(), targets ? rows_target.data() : nullptr,
-                                      targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
-                                      want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
-  }
+  backend::token_log_probs_forward(x.device(), op, x.data(), targets ? rows_target.data() : nullptr,
+                                   targets ? out.log_probs.data() : nullptr, row_max.data(), log_sum.data(),
+                                   want_entropy ? out.entropy.data() : nullptr, R, V, inv_temperature);
 
   if (!autograd::needs_grad(logits)) return out;
   const autograd::SavedTensor<T> sx(x, op);
@@ -127,9 +95,10 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
                        const Tensor<T>& xs = sx.get();
                        const Tensor<T> gr = dense(g);                           // [R]
                        Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [R, V]
-                       backward_rows_on(xs, rows_target.data(), gr.data(), row_max.data(), log_sum.data(),
-                                        static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), gx.data(), R,
-                                        V, inv_temperature);
+                       backend::token_log_probs_backward(xs.device(), "token_log_probs", xs.data(),
+                                                         rows_target.data(), gr.data(), row_max.data(), log_sum.data(),
+                                                         static_cast<const T*>(nullptr), static_cast<const T*>(nullptr),
+                                                         gx.data(), R, V, inv_temperature);
                        return std::vector<Tensor<T>>{gx};
                      });
   if (want_entropy)
@@ -140,9 +109,11 @@ TokenLogProbs<T> token_log_probs_impl(const char* op, const Tensor<T>& logits, c
                        const Tensor<T>& entropy = sh.get();                     // [R] (a detached alias: no cycle)
                        const Tensor<T> gr = dense(g);                           // [R]
                        Tensor<T> gx = Tensor<T>::empty(in_shape, xs.device());  // [R, V]
-                       backward_rows_on(xs, static_cast<const int64_t*>(nullptr), static_cast<const T*>(nullptr),
-                                        row_max.data(), log_sum.data(), entropy.data(), gr.data(), gx.data(), R, V,
-                                        inv_temperature);
+                       backend::token_log_probs_backward(xs.device(), "token_log_probs", xs.data(),
+                                                         static_cast<const int64_t*>(nullptr),
+                                                         static_cast<const T*>(nullptr), row_max.data(),
+                                                         log_sum.data(), entropy.data(), gr.data(), gx.data(), R, V,
+                                                         inv_temperature);
                        return std::vector<Tensor<T>>{gx};
                      });
   return out;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "chord/autograd/node.hpp"
+#include "chord/backend/dispatch/copy.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/reduction.hpp"
 
@@ -312,20 +313,10 @@ namespace view_detail {
 template <Element T>
 Tensor<T> copy_to_device(const Tensor<T>& x, Device device) {
   Tensor<T> out = Tensor<T>::empty(x.shape(), device);  // throws where the build or machine has no such device
-  if constexpr (built_with_cuda()) {
-    const Tensor<T> src = dense(x);
-    const std::size_t bytes = static_cast<std::size_t>(x.numel()) * sizeof(T);
-    if (src.device().is_cpu() && device.is_cuda()) {
-      cuda::copy_to_device(cuda::Context{device.index, "to"}, out.data(), src.data(), bytes);
-    } else if (src.device().is_cuda() && device.is_cpu()) {
-      cuda::copy_to_host(cuda::Context{src.device().index, "to"}, out.data(), src.data(), bytes);
-    } else {
-      const Tensor<T> host = copy_to_device(src, Device::cpu());
-      cuda::copy_to_device(cuda::Context{device.index, "to"}, out.data(), host.data(), bytes);
-    }
-    return out;
-  }
-  fail("to", "copying from ", x.device(), " to ", device, " is not supported in this build");
+  const Tensor<T> src = dense(x);
+  backend::copy_between_devices("to", device, out.data(), src.device(), src.data(),
+                                static_cast<std::size_t>(x.numel()) * sizeof(T));
+  return out;
 }
 }  // namespace view_detail
 

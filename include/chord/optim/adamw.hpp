@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "chord/backend/cpu/adamw.hpp"
-#include "chord/backend/cuda/optim.hpp"
+#include "chord/backend/dispatch/optim.hpp"
 #include "chord/core/grad_mode.hpp"
 #include "chord/ops/view.hpp"
 #include "chord/optim/parameters.hpp"
@@ -40,20 +39,28 @@ class AdamW {
   }
   AdamW(const std::vector<Tensor<T>>& params, AdamWOptions options) : AdamW(unnamed(params), std::move(options)) {}
 
-  // One update of every parameter that has a gradient. On a GPU: one fused kernel for all of them.
+  // One update of every parameter that has a gradient (backend/dispatch/optim.hpp: one after
+  // the other on the CPU, one fused kernel for all of them on a GPU).
   void step() {
     ++step_count_;
-    if (!params_.empty() && params_.front().second.device().is_cuda()) return step_cuda();
+    if (params_.empty()) return;
+    const Device device = params_.front().second.device();
+    std::vector<backend::AdamWParam<T>> table;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      check_gradient("AdamW", params_[i].first, p, g, p.device());
-      cpu::AdamWStep s{options_.lr, options_.beta1, options_.beta2, options_.eps,
-                       decays_[i] ? options_.weight_decay : 0.0, step_count_};
-      cpu::adamw_update(p.data(), g.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(), p.numel(), s);
+      check_gradient("AdamW", params_[i].first, p, g, device);
+      if (exp_avg_[i].device() != device) {  // the model moved after the optimizer was made: the state follows
+        exp_avg_[i] = exp_avg_[i].to(device);
+        exp_avg_sq_[i] = exp_avg_sq_[i].to(device);
+      }
+      table.push_back({p.data(), g.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(), p.numel(),
+                       decays_[i] ? options_.weight_decay : 0.0});
       p.bump_version();
     }
+    backend::adamw_step<T>(device, "AdamW", table,
+                           {options_.lr, options_.beta1, options_.beta2, options_.eps, step_count_});
   }
 
   // Drops every parameter's gradient (the next backward starts from zero).
@@ -75,34 +82,6 @@ class AdamW {
   void set_step_count(int64_t t) { step_count_ = t; }
 
  private:
-  // step() on a GPU: the parameters with a gradient in one table, one adamw_update launch
-  // (backend/cuda/optim.hpp; the same formulas and the same rounding of the scalars as the CPU's).
-  void step_cuda() {
-    const Device device = params_.front().second.device();
-    std::vector<cuda::AdamWTensor<T>> table;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const Tensor<T>& p = params_[i].second;
-      const Tensor<T> g = p.grad();
-      if (!g.defined()) continue;
-      check_gradient("AdamW", params_[i].first, p, g, device);
-      if (exp_avg_[i].device() != device) {  // the model moved after the optimizer was made: the state follows
-        exp_avg_[i] = exp_avg_[i].to(device);
-        exp_avg_sq_[i] = exp_avg_sq_[i].to(device);
-      }
-      const double wd = decays_[i] ? options_.weight_decay : 0.0;
-      table.push_back({p.data(), g.data(), exp_avg_[i].data(), exp_avg_sq_[i].data(), p.numel(),
-                       static_cast<T>(1.0 - options_.lr * wd)});
-      p.bump_version();
-    }
-    const double t = static_cast<double>(step_count_);
-    const T bias1 = static_cast<T>(1.0 - std::pow(options_.beta1, t));
-    const cuda::AdamWScalars<T> s{static_cast<T>(options_.beta1), static_cast<T>(options_.beta2),
-                                  static_cast<T>(options_.eps), static_cast<T>(options_.lr) / bias1,
-                                  static_cast<T>(std::sqrt(1.0 - std::pow(options_.beta2, t)))};
-    if constexpr (built_with_cuda())
-      cuda::adamw_update<T>(cuda::Context{device.index, "AdamW"}, table.data(), static_cast<int64_t>(table.size()), s);
-  }
-
   void check_options() const {
     const auto& o = options_;
     check(o.lr >= 0 && std::isfinite(o.lr), "AdamW", "learning rate must be finite and >= 0, got ", o.lr);

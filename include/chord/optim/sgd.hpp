@@ -8,8 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "chord/backend/cpu/parallel.hpp"
-#include "chord/backend/cuda/optim.hpp"
+#include "chord/backend/dispatch/optim.hpp"
 #include "chord/optim/parameters.hpp"
 
 namespace chord::optim {
@@ -34,34 +33,25 @@ class SGD {
     momentum_buffers_.resize(params_.size());
   }
 
-  // One update of every parameter that has a gradient. On a GPU: one fused kernel for all of them.
+  // One update of every parameter that has a gradient (backend/dispatch/optim.hpp: one after
+  // the other on the CPU, one fused kernel for all of them on a GPU).
   void step() {
-    if (!params_.empty() && params_.front().second.device().is_cuda()) return step_cuda();
-    const T lr = static_cast<T>(options_.lr), mu = static_cast<T>(options_.momentum),
-            wd = static_cast<T>(options_.weight_decay);
+    if (params_.empty()) return;
+    const Device device = params_.front().second.device();
+    const bool momentum = options_.momentum > 0;
+    std::vector<backend::SGDParam<T>> table;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const Tensor<T>& p = params_[i].second;
       const Tensor<T> g = p.grad();
       if (!g.defined()) continue;
-      check_gradient("SGD", params_[i].first, p, g, p.device());
-      T* w = p.data();
-      const T* gr = g.data();
+      check_gradient("SGD", params_[i].first, p, g, device);
       const bool first = !momentum_buffers_[i].defined();
-      if (mu > 0) follow(i, p.device());
-      T* buf = mu > 0 ? momentum_buffers_[i].data() : nullptr;
-      const bool nesterov = options_.nesterov;
-      cpu::parallel_for(p.numel(), 4, [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; ++k) {
-          T d = gr[k] + wd * w[k];
-          if (buf) {
-            buf[k] = first ? d : mu * buf[k] + d;
-            d = nesterov ? d + mu * buf[k] : buf[k];
-          }
-          w[k] -= lr * d;
-        }
-      });
+      if (momentum) follow(i, device);
+      table.push_back({p.data(), g.data(), momentum ? momentum_buffers_[i].data() : nullptr, p.numel(), first});
       p.bump_version();
     }
+    backend::sgd_step<T>(device, "SGD", table,
+                         {options_.lr, options_.momentum, options_.weight_decay, options_.nesterov});
   }
 
   void zero_grad() {
@@ -77,28 +67,6 @@ class SGD {
     Tensor<T>& buf = momentum_buffers_[i];
     if (!buf.defined()) buf = Tensor<T>::zeros(params_[i].second.shape(), device);
     else if (buf.device() != device) buf = buf.to(device);
-  }
-
-  // step() on a GPU: the parameters with a gradient in one table, one sgd_update launch
-  // (backend/cuda/optim.hpp; the same formulas and the same rounding of the scalars as the CPU's).
-  void step_cuda() {
-    const Device device = params_.front().second.device();
-    const bool momentum = options_.momentum > 0;
-    std::vector<cuda::SGDTensor<T>> table;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const Tensor<T>& p = params_[i].second;
-      const Tensor<T> g = p.grad();
-      if (!g.defined()) continue;
-      check_gradient("SGD", params_[i].first, p, g, device);
-      const bool first = !momentum_buffers_[i].defined();
-      if (momentum) follow(i, device);
-      table.push_back({p.data(), g.data(), momentum ? momentum_buffers_[i].data() : nullptr, p.numel(), first});
-      p.bump_version();
-    }
-    const cuda::SGDScalars<T> s{static_cast<T>(options_.lr), static_cast<T>(options_.momentum),
-                                static_cast<T>(options_.weight_decay), options_.nesterov};
-    if constexpr (built_with_cuda())
-      cuda::sgd_update<T>(cuda::Context{device.index, "SGD"}, table.data(), static_cast<int64_t>(table.size()), s);
   }
 
   NamedParameters<T> params_;

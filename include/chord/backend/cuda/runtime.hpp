@@ -42,15 +42,10 @@
 #include <cstdint>
 
 #include "chord/core/device.hpp"
+#include "chord/core/device_memory.hpp"
 #include "chord/core/error.hpp"
 
 namespace chord::cuda {
-
-// Where a kernel runs, and the op its errors name.
-struct Context {
-  int device = 0;
-  const char* op = "cuda";
-};
 
 struct AllocatorStats {
   std::size_t allocated_bytes = 0;       // held by live tensors (rounded sizes)
@@ -72,19 +67,8 @@ AllocatorStats allocator_stats(int device);
 // Throws chord::Error unless `device` names a GPU of this machine.
 void check_device(const char* op, int device);
 
-// Device memory from the caching allocator (nullptr for 0 bytes); give it back
-// with the same size and device.
-void* allocate(std::size_t bytes, int device);
-void deallocate(void* p, std::size_t bytes, int device) noexcept;
-
-// Copies on the device's stream. copy_to_host waits for the copy (and for
-// everything queued before it); the other two return at once.
-void copy_to_device(const Context& ctx, void* dst, const void* src, std::size_t bytes);
-void copy_to_host(const Context& ctx, void* dst, const void* src, std::size_t bytes);
-void copy_on_device(const Context& ctx, void* dst, const void* src, std::size_t bytes);
-
-// dst[0, count) = *value, for elements of 1, 2, 4 or 8 bytes.
-void fill(const Context& ctx, void* dst, int64_t count, std::size_t element_size, const void* value);
+// Context, allocate, deallocate, copy_to_device, copy_to_host, copy_on_device and fill
+// are declared in core/device_memory.hpp (core needs them) and defined below.
 
 // The cudaStream_t (as void*) that chord uses on `device`, for interoperating with other CUDA code.
 void* stream_handle(int device);
