@@ -1,7 +1,7 @@
 // float32 GEMM through chord's CPU backend (cpu::gemm): square products and the
 // shapes of a GPT train step (config S: B*T = 1024 rows, width 256) and of decoding.
 //
-//   build/bench/gemm [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all] [--only name,...] [--eigen]
+//   build/bench/gemm [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all] [--only name,...] [--portable]
 //                    [--isa avx512|avx2|portable] [--cpu-time]
 //
 // For every shape and thread count: the median and min-max time of N timed
@@ -9,8 +9,8 @@
 // --cpu-time times the calling thread's CPU time instead of wall time: for tuning
 // single-thread kernels on a busy machine (another process's time slices are left out).
 // --isa caps the kernels chord may use (default: the best this CPU has).
-// --eigen also times the portable Eigen path (set_isa_limit(Isa::Portable)) in the
-// same run, alternating with chord's kernels, and prints the ratio.
+// --portable also times the portable kernels (set_isa_limit(Isa::Portable): plain C++ that the
+// compiler vectorises) in the same run, alternating with chord's kernels, and prints the ratio.
 // Lines starting with "RESULT" are for bench/run_gemm.sh, which compares with
 // numpy/OpenBLAS (bench/gemm_reference.py).
 //
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
   int reps = 15;
   std::vector<int> threads = {1, 2};
   std::string set = "all";
-  bool eigen = false;
+  bool portable = false;
   std::string only;  // ",name,name," or empty for all
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       for (char* t = std::strtok(argv[++i], ","); t; t = std::strtok(nullptr, ",")) threads.push_back(std::atoi(t));
     } else if (arg == "--shapes" && i + 1 < argc) set = argv[++i];
     else if (arg == "--only" && i + 1 < argc) only = "," + std::string(argv[++i]) + ",";
-    else if (arg == "--eigen") eigen = true;
+    else if (arg == "--portable") portable = true;
     else if (arg == "--cpu-time") g_cpu_time = true;
     else if (arg == "--isa" && i + 1 < argc) {
       const std::string v = argv[++i];
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     }
     else {
       std::fprintf(arg == "--help" ? stdout : stderr,
-                   "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all] [--only a,b] [--eigen] "
+                   "usage: %s [--reps N] [--threads 1,2] [--shapes square|train|trainM|small|all] [--only a,b] [--portable] "
                    "[--isa avx512|avx2|portable] [--cpu-time]\n",
                    argv[0]);
       return arg == "--help" ? 0 : 2;
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   std::printf("chord cpu::gemm<float>, kernels: %s; median [min-max] of %d reps, GFLOP/s\n",
               chord::cpu::isa_name(isa), reps);
   std::printf("%-16s %5s %5s %5s %3s %3s  %-24s%s\n", "shape", "M", "N", "K", "lay", "thr", "chord",
-              eigen ? "  eigen                     chord/eigen" : "");
+              portable ? "  portable                  chord/portable" : "");
   for (const Shape& s : shapes_of(set)) {
     if (!only.empty() && only.find("," + s.name + ",") == std::string::npos) continue;
     Bench bench(s);
@@ -185,12 +185,12 @@ int main(int argc, char** argv) {
       };
       for (int w = 0; w < 3; ++w) {  // warm-up: caches, thread pool, scratch buffers
         time_rep(isa);
-        if (eigen) time_rep(chord::cpu::Isa::Portable);
+        if (portable) time_rep(chord::cpu::Isa::Portable);
       }
       std::vector<double> tc, te;
       for (int r = 0; r < reps; ++r) {  // alternate the two paths
         tc.push_back(time_rep(isa));
-        if (eigen) te.push_back(time_rep(chord::cpu::Isa::Portable));
+        if (portable) te.push_back(time_rep(chord::cpu::Isa::Portable));
       }
       const Stats sc = summarize(tc);
       char cbuf[64];
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
                     gflops(s, sc.min));
       std::printf("%-16s %5lld %5lld %5lld %3s %3d  %-24s", s.name.c_str(), static_cast<long long>(s.M),
                   static_cast<long long>(s.N), static_cast<long long>(s.K), s.layout.c_str(), t, cbuf);
-      if (eigen) {
+      if (portable) {
         const Stats se = summarize(te);
         std::printf("  %7.1f [%6.1f-%6.1f]   %5.2f", gflops(s, se.median), gflops(s, se.max), gflops(s, se.min),
                     se.median / sc.median);

@@ -1,5 +1,5 @@
 // chord's CPU GEMM (cpu::gemm, cpu::gemm_batched) on every ISA this CPU has (AVX-512,
-// AVX2+FMA, the portable Eigen path) against a naive triple loop in double: many shapes
+// AVX2+FMA, the portable plain-C++ kernels) against a naive triple loop in double: many shapes
 // (1x1, tall, wide, K = 0, K = 1, sizes that are no multiple of any tile or cache block),
 // every operand layout (row-major, column-major, padded, step-2, transposed views),
 // alpha and accumulate; bit-identical results for 1 and 2 threads.

@@ -162,7 +162,7 @@ TEST_CASE("a 256x256 float matmul agrees with a double-precision loop") {
 TEST_CASE("matmul gives bit-identical results with 1 and 2 threads") {
   ThreadCount restore;
   Generator gen(5);
-  // (Eigen's own threading gives different bits for these two sizes.)
+  // (A GEMM that splits the k loop across threads would give different bits for these sizes.)
   const auto a = Tensor<float>::randn({363, 642}, gen);
   const auto b = Tensor<float>::randn({642, 118}, gen);
   const auto c = Tensor<float>::randn({180, 588}, gen);

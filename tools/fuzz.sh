@@ -34,7 +34,7 @@ targets=(json safetensors tokenizer checkpoint resume)
 out=build-fuzz
 jobs=${CHORD_FUZZ_JOBS:-$(chord_jobs)}
 cxx=clang++
-common_flags=(-std=c++20 -g -pthread -fopenmp-simd -Wno-pass-failed -Iinclude -I/usr/include/eigen3)
+common_flags=(-std=c++20 -g -pthread -fopenmp-simd -Wno-pass-failed -Iinclude)
 fuzz_flags=(-O1 "-fsanitize=fuzzer,address,undefined" -fno-sanitize-recover=all -fno-omit-frame-pointer)
 
 # ---- 1. clang with libFuzzer -------------------------------------------------------------------

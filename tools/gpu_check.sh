@@ -19,7 +19,7 @@
 #
 # Logs (6 files): $OUT/gpu_{build,tests,memcheck,racecheck,bench,summary}.log when OUT is set
 # (the device tool's output folder), else build-gpu/logs/.
-# When .deps/ exists (tools/gpu_deps.sh: Eigen, doctest, stb for a machine that cannot install
+# When .deps/ exists (tools/gpu_deps.sh: doctest, stb for a machine that cannot install
 # packages) it is put on CMAKE_PREFIX_PATH. Exits non-zero if a step failed; every step runs.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -27,7 +27,7 @@ chord_install_packages
 
 out=build-kill
 mkdir -p "$out"
-flags=(-std=c++20 -O2 -g1 -pthread -fopenmp-simd -Wall -Wextra -Iinclude -I/usr/include/eigen3)
+flags=(-std=c++20 -O2 -g1 -pthread -fopenmp-simd -Wall -Wextra -Iinclude)
 # Rebuilds $1 from $2 unless $1 is newer than $2 and every header.
 build() {
   local binary=$1 source=$2

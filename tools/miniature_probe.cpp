@@ -1,8 +1,8 @@
 // Probe for the redesign of "the papers in miniature": one binary, many configurations.
 // A research tool, not part of the build: it measured docs/miniature_redesign.md's premises, and
-// the demo's next presets come from it. Build it beside a checkout (Debian's Eigen and stb):
+// the demo's next presets come from it. Build it beside a checkout (Debian's stb):
 //
-//   g++ -std=c++20 -O2 -march=native -fopenmp -Iinclude -I/usr/include/eigen3
+//   g++ -std=c++20 -O2 -march=native -fopenmp -Iinclude
 //       -I/usr/include/stb tools/miniature_probe.cpp -o miniature_probe -lpthread   (one line)
 //
 //   miniature_probe --style reversed --base-digits 2-4 --train-digits 2-5 --hard digits:5
