@@ -22,6 +22,11 @@
 //   policy  on-policy and off-policy rows (L_policy: PPO and LUFFY-shaped tokens share one normalizer)
 //   sft     expert rows (L_SFT: the share of expert rows does not scale it)
 //   all     every row (the KL and entropy terms)
+//
+// On tensors, the aggregation is one step: aggregation_weights() turns a group's mask [N, L] and
+// its step counts into the weights w [N, L] (constants, computed with tensor ops on the mask's
+// device), and aggregate() returns sum(w * l), a scalar that autograd differentiates through the
+// token losses l [N, L] (rl/policy_losses.hpp) on either device.
 
 #include <cstdint>
 #include <span>
@@ -32,6 +37,9 @@
 #include "chord/core/dtype.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/tensor.hpp"
+#include "chord/ops/arithmetic.hpp"
+#include "chord/ops/pointwise.hpp"
+#include "chord/ops/reduction.hpp"
 
 namespace chord::rl {
 
@@ -111,6 +119,45 @@ struct StepNormalizer {
     return StepNormalizer{}.add(mask, kinds);
   }
 };
+
+// ---- aggregation of token-loss tensors ----------------------------------------------
+
+// The weight w_t of every token in its group's scalar, as a tensor [N, L] on group_mask's device:
+// aggregation_weight() of the token's row where group_mask (0/1, [N, L]: the loss tokens of the
+// group's rows) is 1, 0 elsewhere. `step`: the group's counts over the whole step. A constant.
+template <FloatingPoint T>
+Tensor<T> aggregation_weights(const Tensor<T>& group_mask, Aggregation mode, double constant, const TokenCounts& step) {
+  check(group_mask.defined() && group_mask.dim() == 2, "aggregation_weights", "the mask must have shape [N, L]");
+  const Tensor<T> mask = group_mask.detach();
+  auto scaled = [&](double w) { return ops::scale_shift(mask, static_cast<T>(w), T(0)); };
+  switch (mode) {
+    case Aggregation::TokenMean: return scaled(step.tokens > 0 ? 1.0 / static_cast<double>(step.tokens) : 0.0);
+    case Aggregation::SeqMeanTokenMean: {
+      if (step.rows == 0) return scaled(0.0);
+      // 1 / (rows x this row's tokens); a row without tokens has an all-zero mask (and divides by 1).
+      const Tensor<T> row_tokens = ops::clamp_min(ops::sum(mask, Shape{1}, true), T(1));  // [N, 1]
+      return ops::div(mask, ops::scale_shift(row_tokens, static_cast<T>(step.rows), T(0)));
+    }
+    case Aggregation::SeqMeanTokenSum: return scaled(step.rows > 0 ? 1.0 / static_cast<double>(step.rows) : 0.0);
+    case Aggregation::Constant: return scaled(1.0 / constant);
+  }
+  fail("aggregation_weights", "unknown aggregation mode");
+}
+
+// The aggregated scalar sum_t w_t l_t of token losses l [N, L] with weights w [N, L]
+// (aggregation_weights); differentiable in l. Every l_t must be finite (a weight of 0 does not
+// hide a NaN).
+template <FloatingPoint T>
+Tensor<T> aggregate(const Tensor<T>& token_losses, const Tensor<T>& weights) {
+  return ops::sum(ops::mul(token_losses, weights));
+}
+
+// The same from a group's mask: aggregate(l, aggregation_weights(group_mask, mode, constant, step)).
+template <FloatingPoint T>
+Tensor<T> aggregate(const Tensor<T>& token_losses, const Tensor<T>& group_mask, Aggregation mode, double constant,
+                    const TokenCounts& step) {
+  return aggregate(token_losses, aggregation_weights(group_mask, mode, constant, step));
+}
 
 // ---- names, for configuration files and command lines ----------------------------
 

@@ -19,6 +19,13 @@
 // them to every response token), outside the mu mix. rho_t = exp(lp_t - lp_old_t),
 // p_t = exp(lp_t). Expert rows get no ratio, no clip and no advantage.
 //
+// The objective is composed of tensor ops, as verl composes its losses: each token loss is a
+// function of [N, L] tensors (rl/policy_losses.hpp), each group's scalar one aggregation of them
+// (rl/aggregation.hpp, aggregate), and the loss their mix; autograd differentiates it, on the CPU
+// or on a GPU (every op used has a CUDA kernel), with no copy of the batch to the host. It computes
+// in the element type T of the log-probs (float for a float model). The scalar functions of
+// rl/token_losses.hpp are its oracle in the tests (tests/test_rl_objective_oracle.cpp).
+//
 // The methods (rows of each step, options, mu):
 //   SFT        Expert rows only;                  mu = 1
 //   GRPO       OnPolicy rows only;                mu = 0            (advantages: grpo)
@@ -48,7 +55,9 @@
 // mask [N, L] (1 for every response token up to and including EOS, else 0),
 // advantages [N] (may be undefined when there are no policy rows), row kinds [N].
 // lp_old, lp_ref, the mask and the advantages are constants (stop-gradient).
-// Positions outside the mask are never read.
+// Positions outside the mask are never read (they are replaced by finite constants before any
+// arithmetic, so NaN padding is harmless). All inputs may live on the log-probs' device or on the
+// CPU (then they are copied to that device).
 
 #include <cmath>
 #include <cstdint>
@@ -58,11 +67,16 @@
 #include <utility>
 #include <vector>
 
-#include "chord/autograd/engine.hpp"
-#include "chord/autograd/node.hpp"
+#include "chord/autograd/engine.hpp"  // loss.backward()
+#include "chord/ops/arithmetic.hpp"
+#include "chord/ops/compare.hpp"
 #include "chord/ops/elementwise.hpp"
+#include "chord/ops/join.hpp"
+#include "chord/ops/pointwise.hpp"
+#include "chord/ops/reduction.hpp"
 #include "chord/ops/view.hpp"
 #include "chord/rl/aggregation.hpp"
+#include "chord/rl/policy_losses.hpp"
 #include "chord/rl/token_losses.hpp"
 
 namespace chord::rl {
@@ -201,91 +215,99 @@ ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, co
 
 namespace objective_detail {
 
-// mixed_objective of a batch whose log-probs live on a GPU. The objective is a loop over [N, L]
-// scalars with branches per token (cheap next to the forward pass that made the log-probs), so it
-// runs on the host: the inputs are copied there, the host objective gives the loss and, through
-// its own backward, d loss / d lp (and d loss / d H); the loss returned lives on the GPU, and its
-// backward multiplies those derivatives (copied to the GPU) by the incoming gradient.
+// Row indicators [N, 1] (1 for the rows whose flag is set), on `device`.
 template <FloatingPoint T>
-ObjectiveResult<T> mixed_objective_from_device(const ObjectiveBatch<T>& batch, double mu, const StepNormalizer& step,
-                                               const ObjectiveOptions& options) {
-  const Device device = batch.log_probs.device();
-  auto host = [](const Tensor<T>& t) { return t.defined() ? t.detach().to(Device::cpu()) : Tensor<T>(); };
-  const bool lp_grad = is_grad_enabled() && batch.log_probs.requires_grad();
-  const bool entropy_grad = is_grad_enabled() && options.entropy_coef > 0.0 && batch.entropy.defined() &&
-                            batch.entropy.requires_grad();
-  Tensor<T> lp = host(batch.log_probs), entropy = host(batch.entropy);  // host leaves
-  if (lp_grad) lp.set_requires_grad(true);
-  if (entropy_grad) entropy.set_requires_grad(true);
-  const ObjectiveBatch<T> on_host{.log_probs = lp, .old_log_probs = host(batch.old_log_probs),
-                                  .ref_log_probs = host(batch.ref_log_probs), .entropy = entropy,
-                                  .mask = host(batch.mask), .advantages = host(batch.advantages),
-                                  .kinds = batch.kinds};
-  ObjectiveResult<T> result = mixed_objective(on_host, mu, step, options);
-  Tensor<T> d_lp, d_entropy;  // [N, L] on the device: d loss / d lp, d loss / d H
-  if (result.loss.requires_grad()) {
-    result.loss.backward();
-    if (lp_grad && lp.grad().defined()) d_lp = lp.grad().to(device);
-    if (entropy_grad && entropy.grad().defined()) d_entropy = entropy.grad().to(device);
-  }
-  Tensor<T> loss = Tensor<T>::full(Shape{}, result.loss.item(), device);
-  const Tensor<T> no_entropy;
-  const Tensor<T>& entropy_input = entropy_grad ? batch.entropy : no_entropy;
-  if (autograd::needs_grad(batch.log_probs, entropy_input))
-    autograd::record("MixedObjectiveBackward", loss, {batch.log_probs, entropy_input},
-                     [d_lp, d_entropy](const Tensor<T>& g) {
-                       auto scaled = [&g](const Tensor<T>& d) {
-                         return d.defined() ? ops::map_new<T>("mixed_objective", d, g, fn::Mul{}) : Tensor<T>();
-                       };
-                       return std::vector<Tensor<T>>{scaled(d_lp), scaled(d_entropy)};
-                     });
-  return {loss, result.metrics};
+Tensor<T> row_indicator(const std::vector<bool>& flags, Device device) {
+  std::vector<T> v(flags.size());
+  for (std::size_t i = 0; i < flags.size(); ++i) v[i] = flags[i] ? T(1) : T(0);
+  const Tensor<T> t = Tensor<T>::from_vector(v, Shape{static_cast<int64_t>(v.size()), 1});
+  return device.is_cpu() ? t : t.to(device);
 }
 
 }  // namespace objective_detail
 
 // The mixed objective of one micro-batch at mixing weight mu in [0, 1], with
 // the normalizers of the whole step (which must include this micro-batch).
-// The log-probs may live on a GPU (the other inputs anywhere): see
-// objective_detail::mixed_objective_from_device.
+//
+// It is composed of tensor ops, in three steps, on the log-probs' device (CPU or GPU):
+//   1. the token losses [N, L] of each kind (rl/policy_losses.hpp), from inputs whose positions
+//      outside the mask are replaced by finite constants (so NaN padding is never read);
+//   2. one aggregation per group (aggregate() with aggregation_weights(), rl/aggregation.hpp),
+//      each a scalar;
+//   3. the mix (1 - mu) L_policy + mu L_sft + beta KL + entropy_coef * aggregate(-H).
+// The loss's gradient is autograd's, on either device. The other inputs may live on the CPU or on
+// the log-probs' device: constants on the CPU are copied to that device. The host reads the mask
+// (to count tokens and check it against `step`) and the advantages (to check they are finite);
+// the metrics come back in one copy of a few scalars.
 template <FloatingPoint T>
 ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, const StepNormalizer& step,
                                    const ObjectiveOptions& options) {
   const char* op = "mixed_objective";
   options.validate();
-  if (batch.log_probs.defined() && batch.log_probs.device().is_cuda())
-    return objective_detail::mixed_objective_from_device(batch, mu, step, options);
   check(std::isfinite(mu) && mu >= 0.0 && mu <= 1.0, op, "mu must be in [0, 1], got ", mu);
   ops::check_defined(op, batch.log_probs, "log_probs");
-  ops::check_cpu(op, batch.log_probs);
   check(batch.log_probs.dim() == 2, op, "log_probs must have shape [N, L], got ", batch.log_probs.shape());
   const Shape shape = batch.log_probs.shape();
-  const int64_t N = shape[0], L = shape[1];
+  const Device device = batch.log_probs.device();
+  const int64_t N = shape[0];
   auto check_like = [&](const Tensor<T>& t, const char* name) {
-    check(t.device().is_cpu(), op, name, " must be a cpu tensor, got one on ", t.device());
+    check(t.device().is_cpu() || t.device() == device, op, name, " must be on the cpu or on ", device,
+          " (where log_probs are), got one on ", t.device());
     check(t.shape() == shape, op, name, " of shape ", t.shape(), " does not match log_probs of shape ", shape);
   };
+  // A constant input on the log-probs' device.
+  auto here = [&](const Tensor<T>& t) { return t.device() == device ? t.detach() : t.detach().to(device); };
   ops::check_defined(op, batch.mask, "mask");
   check_like(batch.mask, "mask");
-  const std::vector<int64_t> row_tokens = row_token_counts(op, batch.mask);  // [N]
+  const Tensor<T> host_mask = batch.mask.device().is_cpu() ? batch.mask : batch.mask.to(Device::cpu());
+  const std::vector<int64_t> row_tokens = row_token_counts(op, host_mask);  // [N]
   check(static_cast<int64_t>(batch.kinds.size()) == N, op, batch.kinds.size(), " row kinds for ", N,
         " rows (log_probs of shape ", shape, ")");
 
   // This micro-batch's counts: which inputs it needs, and a check that `step` includes it.
-  const StepNormalizer own = StepNormalizer::of(batch.mask, batch.kinds);
-  bool has_on_policy = false;
-  for (int64_t i = 0; i < N; ++i) has_on_policy |= batch.kinds[i] == RowKind::OnPolicy && row_tokens[i] > 0;
+  StepNormalizer own;
+  TokenCounts on_tokens;  // OnPolicy rows
+  std::vector<bool> on_row(N), off_row(N), expert_row(N);
+  for (int64_t i = 0; i < N; ++i) {
+    const RowKind kind = batch.kinds[i];
+    TokenCounts& group = kind == RowKind::Expert ? own.sft : own.policy;
+    for (TokenCounts* c : {&group, &own.all}) {
+      c->tokens += row_tokens[i];
+      c->rows += row_tokens[i] > 0;
+    }
+    if (row_tokens[i] == 0) continue;
+    (kind == RowKind::OnPolicy ? on_row : kind == RowKind::OffPolicy ? off_row : expert_row)[i] = true;
+    if (kind == RowKind::OnPolicy) on_tokens.tokens += row_tokens[i], ++on_tokens.rows;
+  }
+  const bool has_on_policy = on_tokens.tokens > 0;
+  const bool has_off_policy = own.policy.tokens > on_tokens.tokens;
   for (auto [mine, total, name] : {std::tuple{own.policy, step.policy, "policy"},
                                    std::tuple{own.sft, step.sft, "expert"}, std::tuple{own.all, step.all, "all"}})
     check(mine.tokens <= total.tokens && mine.rows <= total.rows, op, "the StepNormalizer counts ", total.tokens,
           " tokens in ", total.rows, " ", name, " rows, fewer than this micro-batch's ", mine.tokens, " in ",
           mine.rows, ": build it from every micro-batch of the step (StepNormalizer::add) first");
 
+  // Advantages [N, 1]: checked on the host; 0 on the rows that do not use theirs (expert rows and
+  // rows without loss tokens), so a NaN there is never read.
+  Tensor<T> adv;
   if (own.policy.tokens > 0) {
     ops::check_defined(op, batch.advantages, "advantages");
-    check(batch.advantages.device().is_cpu(), op, "advantages must be a cpu tensor");
+    check(batch.advantages.device().is_cpu() || batch.advantages.device() == device, op,
+          "advantages must be on the cpu or on ", device, " (where log_probs are), got them on ",
+          batch.advantages.device());
     check(batch.advantages.shape() == Shape{N}, op, "advantages of shape ", batch.advantages.shape(),
           " do not match ", N, " rows (expected shape [", N, "])");
+    std::vector<T> values = batch.advantages.to_vector();
+    for (int64_t i = 0; i < N; ++i) {
+      if (!on_row[i] && !off_row[i]) {
+        values[i] = T(0);
+        continue;
+      }
+      check(std::isfinite(static_cast<double>(values[i])), op, "advantage of ", to_string(batch.kinds[i]), " row ",
+            i, " is ", values[i]);
+    }
+    adv = Tensor<T>::from_vector(values, Shape{N, 1});
+    if (!device.is_cpu()) adv = adv.to(device);
   }
   if (has_on_policy) {
     check(batch.old_log_probs.defined(), op, "old_log_probs are needed for on-policy rows (the sampler's log-probs)");
@@ -298,91 +320,118 @@ ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, co
     check(batch.entropy.defined(), op, "entropy is needed when entropy_coef > 0 (the entropy bonus)");
   if (batch.entropy.defined()) check_like(batch.entropy, "entropy");
 
-  // Dense copies (no copy when already contiguous) of the inputs read below: [N, L] each, advantages [N].
-  const Tensor<T> lp = ops::dense(batch.log_probs);
-  const Tensor<T> mask = ops::dense(batch.mask);
-  const Tensor<T> lp_old = has_on_policy ? ops::dense(batch.old_log_probs) : Tensor<T>();
-  const Tensor<T> lp_ref = batch.ref_log_probs.defined() ? ops::dense(batch.ref_log_probs) : Tensor<T>();
-  const Tensor<T> ent = batch.entropy.defined() ? ops::dense(batch.entropy) : Tensor<T>();
-  const Tensor<T> adv = own.policy.tokens > 0 ? ops::dense(batch.advantages) : Tensor<T>();
-  for (int64_t i = 0; i < N; ++i)  // only the rows that use their advantage (an expert row's is ignored)
-    if (batch.kinds[i] != RowKind::Expert && row_tokens[i] > 0)
-      check(std::isfinite(static_cast<double>(adv.data()[i])), op, "advantage of ", to_string(batch.kinds[i]),
-            " row ", i, " is ", adv.data()[i]);
+  // ---- 1. the inputs on the device, finite outside the mask, and the groups' token masks
+  const Tensor<T> mask = here(batch.mask);                    // [N, L], 0/1
+  const Tensor<bool> outside = ops::le(mask, T(0));            // not a loss token
+  const Tensor<T> lp = ops::masked_fill(batch.log_probs, outside, T(0));  // differentiable
+  const Tensor<T> on_rows = objective_detail::row_indicator<T>(on_row, device);  // [N, 1]
+  const Tensor<T> on_mask = ops::mul(mask, on_rows);
+  const Tensor<T> off_mask = ops::mul(mask, objective_detail::row_indicator<T>(off_row, device));
+  const Tensor<T> sft_mask = ops::mul(mask, objective_detail::row_indicator<T>(expert_row, device));
+  const Tensor<T> policy_mask = ops::add(on_mask, off_mask);
+  const Aggregation mode = options.aggregation;
+  const double C = options.constant_normalizer;
 
-  const bool entropy_grad = options.entropy_coef > 0.0 && batch.entropy.requires_grad();
-  Tensor<T> d_lp = Tensor<T>::zeros(shape);                             // [N, L]: d loss / d lp
-  Tensor<T> d_ent = entropy_grad ? Tensor<T>::zeros(shape) : Tensor<T>();  // [N, L]: d loss / d H
-  const PpoClip ppo = options.ppo_clip();
-  ObjectiveMetrics metrics = {};
-  double kl_sum = 0, entropy_sum = 0;  // the aggregated KL and H of this micro-batch
+  // The scalars to bring back to the host for the metrics, all at once at the end.
+  std::vector<Tensor<T>> reported;
+  auto report = [&reported](const Tensor<T>& scalar) {
+    reported.push_back(scalar.detach());
+    return static_cast<std::ptrdiff_t>(reported.size() - 1);
+  };
+  auto masked_sum = [](const Tensor<T>& x, const Tensor<T>& m) { return ops::sum(ops::mul(x, m)); };
+  const std::ptrdiff_t none = -1;
+  std::ptrdiff_t at_policy = none, at_sft = none, at_kl = none, at_entropy = none;
+  std::ptrdiff_t at_kl_sum = none, at_entropy_sum = none, at_ppo_kl = none, at_low = none, at_high = none,
+                 at_dual = none, at_on_prob = none, at_off_prob = none;
 
-  for (int64_t i = 0; i < N; ++i) {
-    if (row_tokens[i] == 0) continue;
-    const RowKind kind = batch.kinds[i];
-    const bool expert = kind == RowKind::Expert;
-    // Weights of this row's tokens: in their own group's scalar, in the mix, in the all-rows terms.
-    const double w_group = aggregation_weight(options.aggregation, options.constant_normalizer,
-                                              expert ? step.sft : step.policy, row_tokens[i]);
-    const double w_mix = expert ? mu : 1.0 - mu;
-    const double w_all = aggregation_weight(options.aggregation, options.constant_normalizer, step.all, row_tokens[i]);
-    const double A = adv.defined() ? static_cast<double>(adv.data()[i]) : 0.0;
-    for (int64_t t = 0; t < L; ++t) {
-      const int64_t k = i * L + t;
-      if (mask.data()[k] == T(0)) continue;
-      const double lp_t = lp.data()[k];
-      TokenLoss l;
-      if (kind == RowKind::OnPolicy) {
-        const double lp_old_t = lp_old.data()[k];
-        const PpoTokenLoss r = ppo_token_loss(lp_t, lp_old_t, A, ppo);
-        l = {r.value, r.grad};
-        metrics.ppo_kl.add(lp_old_t - lp_t);
-        metrics.clip_low.add(r.region == ClipRegion::Low);
-        metrics.clip_high.add(r.region == ClipRegion::High);
-        metrics.clip_dual.add(r.region == ClipRegion::Dual);
-        metrics.on_prob.add(std::exp(lp_t));
-      } else if (kind == RowKind::OffPolicy) {
-        l = options.shaping ? shaped_off_policy_token_loss(lp_t, A, options.shaping_gamma)
-                            : unshaped_off_policy_token_loss(lp_t, A);
-        metrics.off_prob.add(std::exp(lp_t));
-      } else {
-        l = sft_token_loss(lp_t, options.sft_weight);
-        metrics.off_prob.add(std::exp(lp_t));
-      }
-      (expert ? metrics.loss_sft : metrics.loss_policy) += w_group * l.value;
-      double grad = w_mix * w_group * l.grad;
-
-      if (lp_ref.defined()) {
-        const TokenLoss kl = kl_token(lp_t, lp_ref.data()[k], options.kl);
-        metrics.kl.add(kl.value);
-        kl_sum += w_all * kl.value;
-        grad += options.beta * w_all * kl.grad;
-      }
-      if (ent.defined()) {
-        const double h = ent.data()[k];
-        metrics.entropy.add(h);
-        entropy_sum += w_all * h;
-        if (entropy_grad) d_ent.data()[k] = static_cast<T>(-options.entropy_coef * w_all);
-      }
-      d_lp.data()[k] = static_cast<T>(grad);
+  // ---- 2. token losses and their aggregates, per group
+  // L_policy: PPO-clip on OnPolicy rows, LUFFY's shaped loss on OffPolicy rows, one normalizer.
+  Tensor<T> loss_policy, loss_sft, loss_kl, loss_entropy;
+  if (own.policy.tokens > 0) {
+    Tensor<T> token_losses;  // [N, L]
+    if (has_on_policy) {
+      // lp_old where the loss reads it, lp (so rho = 1) elsewhere.
+      const Tensor<T> lp_old = ops::where(ops::le(on_mask, T(0)), lp.detach(), here(batch.old_log_probs));
+      const PpoTokenLosses<T> ppo = ppo_token_losses(lp, lp_old, adv, options.ppo_clip());
+      token_losses = ppo.loss;
+      at_ppo_kl = report(masked_sum(ops::sub(lp_old, lp.detach()), on_mask));
+      at_low = report(masked_sum(ppo.clip_low, on_mask));
+      at_high = report(masked_sum(ppo.clip_high, on_mask));
+      at_dual = report(masked_sum(ppo.clip_dual, on_mask));
+    }
+    if (has_off_policy) {
+      const Tensor<T> off = options.shaping ? shaped_off_policy_token_losses(lp, adv, options.shaping_gamma)
+                                            : unshaped_off_policy_token_losses(lp, adv);
+      token_losses = has_on_policy ? ops::where(ops::gt(on_rows, T(0)), token_losses, off) : off;
+    }
+    loss_policy = aggregate(token_losses, policy_mask, mode, C, step.policy);
+    at_policy = report(loss_policy);
+  }
+  // L_sft: -w lp on Expert rows, with their own normalizer.
+  if (own.sft.tokens > 0) {
+    loss_sft = aggregate(sft_token_losses(lp, options.sft_weight), sft_mask, mode, C, step.sft);
+    at_sft = report(loss_sft);
+  }
+  // KL and entropy: over every row's loss tokens. Without a coefficient they are only logged.
+  const bool kl_term = options.beta > 0.0, entropy_term = options.entropy_coef > 0.0;
+  Tensor<T> weights_all;
+  if (kl_term || entropy_term) weights_all = aggregation_weights(mask, mode, C, step.all);
+  if (batch.ref_log_probs.defined()) {
+    const Tensor<T> lp_ref = ops::masked_fill(here(batch.ref_log_probs), outside, T(0));
+    const Tensor<T> k = kl_token_losses(kl_term ? lp : lp.detach(), lp_ref, options.kl);
+    at_kl_sum = report(masked_sum(k, mask));
+    if (kl_term) {
+      loss_kl = ops::scale_shift(aggregate(k, weights_all), static_cast<T>(options.beta), T(0));
+      at_kl = report(loss_kl);
     }
   }
-  metrics.loss_kl = options.beta * kl_sum;
-  metrics.loss_entropy = -options.entropy_coef * entropy_sum;
-  metrics.loss = (1.0 - mu) * metrics.loss_policy + mu * metrics.loss_sft + metrics.loss_kl + metrics.loss_entropy;
+  if (batch.entropy.defined()) {
+    const Tensor<T> entropy =
+        ops::masked_fill(entropy_term ? batch.entropy : batch.entropy.detach(), outside, T(0));
+    at_entropy_sum = report(masked_sum(entropy.detach(), mask));
+    if (entropy_term) {
+      loss_entropy = ops::scale_shift(aggregate(entropy_bonus_token_losses(entropy), weights_all),
+                                      static_cast<T>(options.entropy_coef), T(0));
+      at_entropy = report(loss_entropy);
+    }
+  }
+  {  // p over the tokens the policy sampled, and over those it did not (OffPolicy and Expert rows)
+    const Tensor<T> p = ops::exp(lp.detach());
+    if (has_on_policy) at_on_prob = report(masked_sum(p, on_mask));
+    if (own.all.tokens > on_tokens.tokens) at_off_prob = report(masked_sum(p, ops::add(off_mask, sft_mask)));
+  }
 
-  Tensor<T> loss = Tensor<T>::scalar(static_cast<T>(metrics.loss));
-  const Tensor<T> no_entropy;
-  const Tensor<T>& entropy_input = entropy_grad ? batch.entropy : no_entropy;
-  if (autograd::needs_grad(batch.log_probs, entropy_input))
-    autograd::record("MixedObjectiveBackward", loss, {batch.log_probs, entropy_input},
-                     [d_lp, d_ent](const Tensor<T>& g) {
-                       const T s = g.item();
-                       auto scaled = [s](const Tensor<T>& d) {
-                         return d.defined() ? ops::map_new<T>("mixed_objective", d, fn::Scale<T>{s}) : Tensor<T>();
-                       };
-                       return std::vector<Tensor<T>>{scaled(d_lp), scaled(d_ent)};
-                     });
+  // ---- 3. the mix
+  Tensor<T> loss;
+  auto add_term = [&loss](const Tensor<T>& term) { loss = loss.defined() ? ops::add(loss, term) : term; };
+  if (loss_policy.defined()) add_term(ops::scale_shift(loss_policy, static_cast<T>(1.0 - mu), T(0)));
+  if (loss_sft.defined()) add_term(ops::scale_shift(loss_sft, static_cast<T>(mu), T(0)));
+  if (kl_term) add_term(loss_kl);
+  if (entropy_term) add_term(loss_entropy);
+  if (!loss.defined())  // no loss token: a zero that still reaches lp, so backward() works
+    loss = ops::scale_shift(ops::sum(lp), T(0), T(0));
+  const std::ptrdiff_t at_loss = report(loss);
+
+  // ---- metrics: one copy of the reported scalars to the host
+  const std::vector<T> values = ops::stack(reported).to_vector();
+  auto value = [&values](std::ptrdiff_t at) { return at == -1 ? 0.0 : static_cast<double>(values[at]); };
+  auto mean_metric = [&](std::ptrdiff_t at, int64_t count) {
+    return MeanMetric{.sum = count > 0 ? value(at) : 0.0, .count = static_cast<double>(count)};
+  };
+  ObjectiveMetrics metrics = {};
+  metrics.loss = value(at_loss);
+  metrics.loss_policy = value(at_policy);
+  metrics.loss_sft = value(at_sft);
+  metrics.loss_kl = value(at_kl);
+  metrics.loss_entropy = value(at_entropy);
+  if (batch.ref_log_probs.defined()) metrics.kl = mean_metric(at_kl_sum, own.all.tokens);
+  if (batch.entropy.defined()) metrics.entropy = mean_metric(at_entropy_sum, own.all.tokens);
+  metrics.ppo_kl = mean_metric(at_ppo_kl, on_tokens.tokens);
+  metrics.clip_low = mean_metric(at_low, on_tokens.tokens);
+  metrics.clip_high = mean_metric(at_high, on_tokens.tokens);
+  metrics.clip_dual = mean_metric(at_dual, on_tokens.tokens);
+  metrics.on_prob = mean_metric(at_on_prob, on_tokens.tokens);
+  metrics.off_prob = mean_metric(at_off_prob, own.all.tokens - on_tokens.tokens);
   return {loss, metrics};
 }
 

@@ -2,8 +2,11 @@
 // The per-token losses of the mixed policy objective (docs/algorithms.md section 2),
 // each as a value and its derivative with respect to the token's current
 // log-prob lp (the only input that carries a gradient; everything else is
-// treated as a constant, i.e. under stop-gradient). rl/objective.hpp weights
-// and sums them; they are here on their own so each reads like its equation.
+// treated as a constant, i.e. under stop-gradient). They are the scalar
+// reference of the tensor token losses in rl/policy_losses.hpp, which
+// rl/objective.hpp composes: the tests check the objective's value, gradient
+// and metrics against a token loop over these (tests/test_rl_objective_oracle.cpp),
+// and each reads like its equation.
 //
 //   PPO-clip (on-policy, GRPO), rho = exp(lp - lp_old):
 //     l = max(-A rho, -A clip(rho, 1 - eps_low, 1 + eps_high));  dual clip (A < 0): l = min(l, -A c)
