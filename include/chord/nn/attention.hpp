@@ -45,7 +45,7 @@ class CausalSelfAttention : public Module<T> {
     const int64_t B = x.size(0), Tn = x.size(1), H = n_head_, D = n_embd_ / n_head_;
     if (!cache)  // training and full forwards: one fused op, one [B, T, 3C] gradient
       return resid_dropout->forward(c_proj->forward(causal_self_attention(c_attn->forward(x), H)));
-    const Tensor<T> qkv = c_attn->forward(x, cache).view({B, Tn, 3, H, D});  // contiguous [B, T, 3, H, D]
+    const Tensor<T> qkv = c_attn->forward(x).view({B, Tn, 3, H, D});  // contiguous [B, T, 3, H, D]
     const Tensor<T> q = qkv.select(2, 0).permute({0, 2, 1, 3});      // [B, H, T, D] views
     Tensor<T> k = qkv.select(2, 1).permute({0, 2, 1, 3});
     Tensor<T> v = qkv.select(2, 2).permute({0, 2, 1, 3});
@@ -62,7 +62,7 @@ class CausalSelfAttention : public Module<T> {
       key_start = cache->key_start;
     }
     const Tensor<T> y = causal_attention(q, k, v, key_start);  // [B, H, T, D], laid out as [B, T, H, D]
-    return resid_dropout->forward(c_proj->forward(y.transpose(1, 2).reshape({B, Tn, H * D}), cache));
+    return resid_dropout->forward(c_proj->forward(y.transpose(1, 2).reshape({B, Tn, H * D})));
   }
 
   std::shared_ptr<Linear<T>> c_attn, c_proj;

@@ -19,10 +19,10 @@ class Block : public Module<T> {
     mlp = this->register_module("mlp", std::make_shared<MLP<T>>(config, gen));
   }
 
-  // x [B, T, C] -> [B, T, C]
+  // x [B, T, C] -> [B, T, C]. With a cache, layer `layer`'s keys and values go into it (attention).
   Tensor<T> forward(const Tensor<T>& x, KVCache<T>* cache = nullptr, int64_t layer = 0) {
     const Tensor<T> h = x + attn->forward(ln_1->forward(x), cache, layer);
-    return h + mlp->forward(ln_2->forward(h), cache);
+    return h + mlp->forward(ln_2->forward(h));
   }
 
   std::shared_ptr<LayerNorm<T>> ln_1, ln_2;

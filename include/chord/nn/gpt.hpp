@@ -18,6 +18,7 @@
 #include "chord/nn/kv_cache.hpp"
 #include "chord/nn/layer_norm.hpp"
 #include "chord/nn/module_list.hpp"
+#include "chord/nn/weight_packs.hpp"
 
 namespace chord::nn {
 
@@ -51,14 +52,16 @@ class GPT : public Module<T> {
     const int64_t T_len = tokens.size(1);
     const Tensor<int64_t> positions = Tensor<int64_t>::arange(0, T_len);                  // [T], on the cpu
     const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, T, C]
-    return head(run_blocks(x, nullptr), nullptr);
+    return head(run_blocks(x, nullptr));
   }
 
   // Appends tokens [B, Tn] to `cache` (slots length() .. length() + Tn - 1) and returns their
   // logits [B, Tn, vocab]. Row b's token in slot s sits at position s - key_start[b]; left-padding
   // slots (s < key_start[b]) are masked out of attention, and their logits are meaningless.
+  // Without a graph on the cpu, the products use the model's packed weights (weight_packs()).
   Tensor<T> forward(const Tensor<int64_t>& tokens, KVCache<T>& cache) {
     check_tokens(tokens);
+    const auto decoding = weight_packs_.use();
     const int64_t B = tokens.size(0), Tn = tokens.size(1), start = cache.length();
     check(cache.batch() == B, "GPT::forward", "the cache holds ", cache.batch(), " rows, tokens have ", B);
     check(static_cast<int64_t>(cache.keys.size()) == config_.n_layer, "GPT::forward", "the cache has ",
@@ -73,7 +76,7 @@ class GPT : public Module<T> {
       for (int64_t t = 0; t < Tn; ++t) positions.data()[b * Tn + t] = std::max<int64_t>(0, start + t - first);
     }
     const Tensor<T> x = drop->forward(wte->forward(tokens) + wpe->forward(positions));  // [B, Tn, C]
-    const Tensor<T> out = head(run_blocks(x, &cache), &cache);  // [B, Tn, vocab]
+    const Tensor<T> out = head(run_blocks(x, &cache));  // [B, Tn, vocab]
     cache.advance(Tn);
     return out;
   }
@@ -84,6 +87,10 @@ class GPT : public Module<T> {
   KVCache<T> make_cache(int64_t batch, int64_t max_length = 0) const {
     return KVCache<T>(config_, batch, max_length > 0 ? max_length : config_.context_length, device());
   }
+
+  // The weights packed for the cpu's decoding steps (nn/weight_packs.hpp): made on the first
+  // forward with a cache, remade after the weights change; clear() frees them.
+  WeightPacks<T>& weight_packs() { return weight_packs_; }
 
   std::shared_ptr<Embedding<T>> wte, wpe;
   std::shared_ptr<Dropout<T>> drop;
@@ -109,14 +116,12 @@ class GPT : public Module<T> {
     return ln_f->forward(x);
   }
   // x [B, T, C] -> logits [B, T, vocab]
-  Tensor<T> head(const Tensor<T>& x, KVCache<T>* cache) const {
-    if (!config_.tie_embeddings) return lm_head->forward(x, cache);
-    if (cache && !autograd::needs_grad(x, wte->weight) && wte->weight.device().is_cpu())
-      return linear(x, cache->packed_weight(wte->weight));
-    return linear(x, wte->weight);
+  Tensor<T> head(const Tensor<T>& x) const {
+    return config_.tie_embeddings ? WeightPacks<T>::linear(x, wte->weight) : lm_head->forward(x);
   }
 
   GPTConfig config_;
+  WeightPacks<T> weight_packs_;
 };
 
 }  // namespace chord::nn

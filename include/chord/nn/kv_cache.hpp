@@ -10,18 +10,12 @@
 //   different lengths are right-aligned so that every row's next token lands in the same slot);
 //   attention never looks at them, and the token in slot s of row b sits at position s - key_start[b].
 //
-// A cache also keeps, for the Linear layers that run with it, each weight packed for the GEMM
-// (packed_weight, a cpu::PackedB of W^T): a decoding step's x W^T then streams W in long
-// contiguous runs instead of packing it again, about 3 times faster. The packs are made on
-// first use and remade when a weight's version changes (an optimizer step or an in-place
-// op bumps it); they cost as much memory as the weights.
+// The cache holds only what decoding needs from the tokens seen so far. The weights the model
+// packs for a cpu decoding step live with the model (nn/weight_packs.hpp), not here.
 
 #include <cstdint>
-#include <memory>
-#include <unordered_map>
 #include <vector>
 
-#include "chord/backend/cpu/gemm.hpp"
 #include "chord/core/grad_mode.hpp"
 #include "chord/core/tensor.hpp"
 #include "chord/nn/config.hpp"
@@ -76,47 +70,16 @@ struct KVCache {
       out.values.push_back(index_select(values[l], 0, on_device).contiguous());
     }
     out.key_start = index_select(key_start, 0, index).contiguous();
-    out.packed_weights_ = packed_weights_;  // the same model: share the packs
     return out;
-  }
-
-  // weight [out, in] packed as W^T for linear(x, packed, bias): made on the first call for this
-  // weight (and again after the weight changes), then kept.
-  const cpu::PackedB<T>& packed_weight(const Tensor<T>& weight) {
-    check(weight.defined() && weight.dim() == 2 && weight.device().is_cpu(), "KVCache::packed_weight",
-          "expected a 2-D weight on the cpu");
-    auto& packs = *packed_weights_;
-    auto it = packs.find(weight.storage().get());
-    if (it == packs.end() || it->second.version != weight.version() || it->second.source_shape != weight.shape() ||
-        it->second.source_offset != weight.storage_offset()) {
-      // W^T [in, out] is weight with its strides swapped.
-      Pack pack{std::make_shared<cpu::PackedB<T>>(weight.size(1), weight.size(0), weight.data(), weight.stride(1),
-                                                   weight.stride(0)),
-                weight.storage(), weight.version(), weight.shape(), weight.storage_offset()};
-      it = packs.insert_or_assign(weight.storage().get(), std::move(pack)).first;
-    }
-    return *it->second.packed;
   }
 
   std::vector<Tensor<T>> keys, values;  // per layer: [batch, n_head, max_length, head_dim]
   Tensor<int64_t> key_start;            // [batch]
 
  private:
-  struct Pack {
-    std::shared_ptr<const cpu::PackedB<T>> packed;
-    // The weight's storage, held so that its address (the key) cannot be reused by another.
-    std::shared_ptr<Storage<T>> source;
-    uint64_t version;  // of the weight it was packed from
-    Shape source_shape;
-    int64_t source_offset;
-  };
-
   KVCache() = default;
   int64_t max_length_ = 0;
   int64_t length_ = 0;
-  // Keyed by the weight's storage; shared by the caches index_rows makes (the same model).
-  std::shared_ptr<std::unordered_map<const void*, Pack>> packed_weights_ =
-      std::make_shared<std::unordered_map<const void*, Pack>>();
 };
 
 }  // namespace chord::nn

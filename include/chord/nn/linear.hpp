@@ -3,11 +3,9 @@
 // (PyTorch's layout); checkpoints in Hugging Face's GPT-2 layout store the
 // Conv1D layers transposed, [in, out] (see chord/io/gpt_checkpoint.hpp).
 
-#include "chord/autograd/node.hpp"
 #include "chord/nn/init.hpp"
-#include "chord/nn/kv_cache.hpp"
 #include "chord/nn/module.hpp"
-#include "chord/ops/linalg.hpp"
+#include "chord/nn/weight_packs.hpp"
 
 namespace chord::nn {
 
@@ -28,15 +26,9 @@ class Linear : public Module<T> {
     if (options.bias) bias = this->register_parameter("bias", Tensor<T>::zeros({out_features}));
   }
 
-  // x [..., in] -> [..., out]
-  Tensor<T> forward(const Tensor<T>& x) const { return linear(x, weight, bias); }
-  // The same, while decoding with a KV cache: when no graph is recorded, the product uses the
-  // cache's packed copy of the weight (KVCache::packed_weight; on the cpu: a GPU reads the
-  // weight as it is).
-  Tensor<T> forward(const Tensor<T>& x, KVCache<T>* cache) const {
-    if (!cache || autograd::needs_grad(x, weight, bias) || !weight.device().is_cpu()) return linear(x, weight, bias);
-    return linear(x, cache->packed_weight(weight), bias);
-  }
+  // x [..., in] -> [..., out]. While the model decodes on the cpu (nn/weight_packs.hpp), through the
+  // model's packed copy of the weight: the same values, faster.
+  Tensor<T> forward(const Tensor<T>& x) const { return WeightPacks<T>::linear(x, weight, bias); }
   Tensor<T> operator()(const Tensor<T>& x) const { return forward(x); }
 
   int64_t in_features() const { return in_features_; }

@@ -22,10 +22,8 @@ class MLP : public Module<T> {
     dropout = this->register_module("dropout", std::make_shared<Dropout<T>>(config.dropout, gen.next_u64()));
   }
 
-  // x [B, T, C] -> [B, T, C]; a KV cache (while decoding) lends its weight copies to the layers.
-  Tensor<T> forward(const Tensor<T>& x, KVCache<T>* cache = nullptr) {
-    return dropout->forward(c_proj->forward(gelu(c_fc->forward(x, cache)), cache));
-  }
+  // x [B, T, C] -> [B, T, C]
+  Tensor<T> forward(const Tensor<T>& x) { return dropout->forward(c_proj->forward(gelu(c_fc->forward(x)))); }
 
   std::shared_ptr<Linear<T>> c_fc, c_proj;
   std::shared_ptr<Dropout<T>> dropout;

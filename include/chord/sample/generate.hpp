@@ -8,16 +8,19 @@
 //   auto out = chord::generate(model, prompt_ids, {.max_new_tokens = 64, .eos_id = eos, .seed = step}, 8);
 //   out.tokens [N, L], out.log_probs [N, L], out.response_mask [N, L]   (N = prompts x n, L = max_new_tokens)
 //
-// How it runs (no graph is recorded, the model is in eval mode meanwhile):
-//   1. prefill: the B prompts, left-padded to the longest (P tokens) with key_start[b] = P - len_b, go
-//      through the model once: one KV cache of B rows, slots [0, P).
-//   2. the cache's rows are repeated n times (KVCache::index_rows), so the n samples of a prompt share
-//      one prefill. Row r = p * n + s is sample s of prompt p.
-//   3. the first token of every row is drawn from its prompt's last logits with the row's own random
-//      stream: samples of one group differ from the first token on.
-//   4. decode: one token per step for the whole batch (Tq = 1 against the cache) until every row has
-//      finished or max_new_tokens are drawn. A finished row is fed pad_id (harmless: its results are
-//      masked); once at most half of the rows are still running, the cache is compacted to them.
+// How it runs (no graph is recorded, the model is in eval mode meanwhile): generate() is a loop
+// over three parts.
+//   1. prefill(): the B prompts, left-padded to the longest (P tokens) with key_start[b] = P - len_b,
+//      go through the model once: one KV cache of B rows, slots [0, P). The cache's rows are then
+//      repeated n times (KVCache::index_rows), so the n samples of a prompt share one prefill. Row
+//      r = p * n + s is sample s of prompt p.
+//   2. a Sampler (sample/sampler.hpp: one per device) draws one token per running row from the
+//      last logits, with the row's own random stream: the first token from its prompt's last
+//      logits, so samples of one group differ from the first token on.
+//   3. decode_step(): the drawn tokens go through the model (Tq = 1 against the cache), until
+//      every row has finished or max_new_tokens are drawn. A finished row is fed pad_id (harmless:
+//      its results are masked); once at most half of the rows are still running, the cache is
+//      compacted to them.
 //
 // Log-probs (docs/algorithms.md section 5). For each sampled token the result records
 //     lp = log_softmax(logits / T)[token]
@@ -36,7 +39,7 @@
 // every response token up to and including the EOS / stop token and 0 after it.
 //
 // On a GPU (the model's parameters there) the logits stay on the device: each step's draws run
-// in one kernel (sample/device_sampler.hpp, backend/cuda/sampling.hpp), with the same filters and
+// in one kernel (GpuSampler: sample/device_sampler.hpp, backend/cuda/sampling.hpp), with the same filters and
 // the same recorded log-probs, and only a token and a log-prob per row come back to the host. A
 // row's uniforms are its Generator's, drawn up front, so a seed gives the same tokens on every run.
 //
@@ -47,15 +50,12 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <exception>
-#include <optional>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "chord/backend/cpu/parallel.hpp"
-#include "chord/backend/cpu/thread_pool.hpp"
-#include "chord/backend/cpu/token_logprobs.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/generator.hpp"
 #include "chord/core/grad_mode.hpp"
@@ -63,8 +63,8 @@
 #include "chord/io/tokenizer.hpp"
 #include "chord/nn/gpt.hpp"
 #include "chord/nn/kv_cache.hpp"
-#include "chord/sample/device_sampler.hpp"
 #include "chord/sample/filters.hpp"
+#include "chord/sample/sampler.hpp"
 
 namespace chord::sample {
 
@@ -160,15 +160,102 @@ class EvalModeGuard {
   bool was_training_;
 };
 
-// One row's state while it is generated.
+// The N = prompts x n responses of one call while they are generated (row r = p * n + s).
 template <FloatingPoint T>
-struct Row {
-  Generator gen;
-  std::vector<int64_t> context;  // prompt then response (the repetition penalty's ids)
-  std::size_t prompt_length = 0;
-  std::vector<T> log_probs;
-  FinishReason reason = FinishReason::Length;
-  bool done = false;
+class Responses {
+ public:
+  Responses(const std::vector<std::vector<int64_t>>& prompts, int64_t n, const SampleOptions& options)
+      : options_(options), n_(n) {
+    const int64_t N = static_cast<int64_t>(prompts.size()) * n;
+    const auto L = static_cast<std::size_t>(options.max_new_tokens);
+    contexts_.resize(static_cast<std::size_t>(N));
+    rows_.resize(static_cast<std::size_t>(N));
+    for (int64_t r = 0; r < N; ++r) {
+      const auto& prompt = prompts[r / n];
+      contexts_[r].reserve(prompt.size() + L);
+      contexts_[r].assign(prompt.begin(), prompt.end());
+      rows_[r].prompt_length = prompt.size();
+      rows_[r].log_probs.reserve(L);
+    }
+  }
+
+  int64_t size() const { return static_cast<int64_t>(rows_.size()); }
+  // [N]: each row's prompt then its response so far (the repetition penalty's ids).
+  std::span<const std::vector<int64_t>> contexts() const { return contexts_; }
+  int64_t running() const {
+    int64_t count = 0;
+    for (const Row& row : rows_) count += row.done ? 0 : 1;
+    return count;
+  }
+  // Per batch slot holding row slot_rows[i]: the row, or -1 once it finished.
+  std::vector<int64_t> running_rows(const std::vector<int64_t>& slot_rows) const {
+    std::vector<int64_t> out(slot_rows.size());
+    for (std::size_t i = 0; i < slot_rows.size(); ++i) out[i] = rows_[slot_rows[i]].done ? -1 : slot_rows[i];
+    return out;
+  }
+  // Per batch slot: the row's last token (the next decode step's input), or -1 once it finished.
+  std::vector<int64_t> last_tokens(const std::vector<int64_t>& slot_rows) const {
+    std::vector<int64_t> out(slot_rows.size());
+    for (std::size_t i = 0; i < slot_rows.size(); ++i)
+      out[i] = rows_[slot_rows[i]].done ? -1 : contexts_[slot_rows[i]].back();
+    return out;
+  }
+
+  // Appends each drawn token and its log-prob to its row (slot i: row drawn_rows[i], -1 for
+  // none) and notes which rows finished.
+  void take(const std::vector<int64_t>& drawn_rows, const Draws<T>& draws) {
+    for (std::size_t i = 0; i < drawn_rows.size(); ++i) {
+      if (drawn_rows[i] < 0) continue;
+      Row& row = rows_[drawn_rows[i]];
+      const int64_t token = draws.tokens[i];
+      row.log_probs.push_back(draws.log_probs[i]);
+      contexts_[drawn_rows[i]].push_back(token);
+      if (token == options_.eos_id) row.reason = FinishReason::Eos, row.done = true;
+      else if (is_stop(token)) row.reason = FinishReason::Stop, row.done = true;
+    }
+  }
+
+  GenerationResult<T> result() && {
+    const int64_t N = size(), L = options_.max_new_tokens;
+    GenerationResult<T> out;
+    out.num_prompts = N / n_;
+    out.n = n_;
+    out.tokens = Tensor<int64_t>::full({N, L}, options_.pad_id);
+    out.log_probs = Tensor<T>::zeros({N, L});
+    out.response_mask = Tensor<T>::zeros({N, L});
+    out.completions.resize(static_cast<std::size_t>(N));
+    for (int64_t r = 0; r < N; ++r) {
+      Row& row = rows_[r];
+      Completion<T>& c = out.completions[r];
+      c.prompt_index = r / n_;
+      c.sample_index = r % n_;
+      c.tokens.assign(contexts_[r].begin() + static_cast<std::ptrdiff_t>(row.prompt_length), contexts_[r].end());
+      c.log_probs = std::move(row.log_probs);
+      c.finish_reason = row.reason;
+      for (std::size_t t = 0; t < c.tokens.size(); ++t) {
+        out.tokens.data()[r * L + t] = c.tokens[t];
+        out.log_probs.data()[r * L + t] = c.log_probs[t];
+        out.response_mask.data()[r * L + t] = T(1);
+      }
+    }
+    return out;
+  }
+
+ private:
+  struct Row {
+    std::size_t prompt_length = 0;
+    std::vector<T> log_probs;
+    FinishReason reason = FinishReason::Length;
+    bool done = false;
+  };
+  bool is_stop(int64_t id) const {
+    return std::find(options_.stop_ids.begin(), options_.stop_ids.end(), id) != options_.stop_ids.end();
+  }
+
+  const SampleOptions& options_;
+  int64_t n_;
+  std::vector<std::vector<int64_t>> contexts_;  // [N]
+  std::vector<Row> rows_;                       // [N]
 };
 
 }  // namespace detail
@@ -178,6 +265,75 @@ inline uint64_t row_seed(uint64_t seed, int64_t prompt_index, int64_t sample_ind
   uint64_t x = detail::mix64(seed + 0x9e3779b97f4a7c15ULL);
   x = detail::mix64(x ^ (static_cast<uint64_t>(prompt_index) + 0x632be59bd9b4e019ULL));
   return detail::mix64(x ^ (static_cast<uint64_t>(sample_index) * 0xd1b54a32d192ed03ULL + 0x8cb92ba72f3d8dd7ULL));
+}
+
+// The batch a generation decodes: its KV cache, the generation row each of the cache's slots
+// holds, and the logits the next draws read.
+template <FloatingPoint T>
+struct DecodeBatch {
+  nn::KVCache<T> cache;        // one row per slot
+  std::vector<int64_t> rows;   // [slots]: slot i holds generation row rows[i]
+  Tensor<T> logits;            // [logit rows, V], contiguous on the model's device: slot i draws from row
+  int64_t rows_per_logit = 1;  //   i / rows_per_logit (n after the prefill: a prompt's row serves its n samples)
+  Tensor<int64_t> tokens;      // [slots, 1]: the next decode step's input, reused from step to step
+};
+
+// Prefill: the prompts, right-aligned in one batch [B, P] (P the longest; row b's left padding is
+// pad_id, and key_start[b] = P - len_b keeps attention off it), go through the model once, into a
+// KV cache of cache_length slots. Its rows are then repeated n times (KVCache::index_rows), so the
+// n samples of a prompt share one prefill: slot r = p * n + s holds sample s of prompt p. The
+// logits are each prompt's last ones, [B, V].
+template <FloatingPoint T>
+DecodeBatch<T> prefill(nn::GPT<T>& model, const std::vector<std::vector<int64_t>>& prompts, int64_t n,
+                       int64_t cache_length, int64_t pad_id) {
+  const int64_t B = static_cast<int64_t>(prompts.size());
+  int64_t P = 0;
+  for (const auto& prompt : prompts) P = std::max<int64_t>(P, static_cast<int64_t>(prompt.size()));
+  Tensor<int64_t> prompt_tokens = Tensor<int64_t>::full({B, P}, pad_id);  // [B, P]
+  DecodeBatch<T> batch{model.make_cache(B, cache_length), {}, {}, n, {}};
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = static_cast<int64_t>(prompts[b].size());
+    std::copy(prompts[b].begin(), prompts[b].end(), prompt_tokens.data() + b * P + (P - len));
+    batch.cache.key_start.data()[b] = P - len;
+  }
+  batch.logits = model.forward(prompt_tokens, batch.cache).select(1, P - 1).contiguous();  // [B, V]
+  const int64_t N = B * n;
+  batch.rows.resize(static_cast<std::size_t>(N));
+  for (int64_t r = 0; r < N; ++r) batch.rows[r] = r;
+  if (n > 1) {
+    std::vector<int64_t> repeat(static_cast<std::size_t>(N));
+    for (int64_t r = 0; r < N; ++r) repeat[r] = r / n;
+    batch.cache = batch.cache.index_rows(repeat);
+  }
+  batch.tokens = Tensor<int64_t>::empty({N, 1});
+  return batch;
+}
+
+// Decode: one token per slot through the model, against the cache: last_tokens[i] is slot i's
+// input, -1 for a finished row (fed pad_id instead: harmless, its results are masked). Once at
+// most half of the slots still run and steps_left (the decode steps still to come, this one
+// included) make the copy pay off, the batch is first compacted to the running rows. Leaves the
+// new logits [slots, V] in batch.logits.
+template <FloatingPoint T>
+void decode_step(nn::GPT<T>& model, DecodeBatch<T>& batch, const std::vector<int64_t>& last_tokens, int64_t pad_id,
+                 int64_t steps_left) {
+  const int64_t slots = static_cast<int64_t>(batch.rows.size());
+  std::vector<int64_t> inputs = last_tokens;  // [slots]
+  const auto running = static_cast<int64_t>(std::count_if(inputs.begin(), inputs.end(), [](int64_t t) { return t >= 0; }));
+  if (running <= slots / 2 && steps_left >= 4) {
+    std::vector<int64_t> keep_slots, keep_rows, keep_inputs;
+    for (int64_t i = 0; i < slots; ++i)
+      if (inputs[i] >= 0) keep_slots.push_back(i), keep_rows.push_back(batch.rows[i]), keep_inputs.push_back(inputs[i]);
+    batch.cache = batch.cache.index_rows(keep_slots);
+    batch.rows = std::move(keep_rows);
+    inputs = std::move(keep_inputs);
+    batch.tokens = Tensor<int64_t>::empty({running, 1});
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) batch.tokens.data()[i] = inputs[i] >= 0 ? inputs[i] : pad_id;
+  const Tensor<T> logits = model.forward(batch.tokens, batch.cache);  // [slots, 1, V]
+  check(logits.is_contiguous(), "generate", "internal: the model's logits are not contiguous");
+  batch.logits = logits.view({logits.size(0), logits.size(2)});  // [slots, V]
+  batch.rows_per_logit = 1;
 }
 
 // Samples n completions of each prompt (token ids, any lengths >= 1). The longest prompt plus
@@ -208,159 +364,22 @@ GenerationResult<T> generate(nn::GPT<T>& model, const std::vector<std::vector<in
 
   NoGradGuard no_grad;
   detail::EvalModeGuard<T> eval(model);
-  const FilterOptions filters = options.filters();
-  // lp is recorded at temperature T (T = 1 when greedy), 1 / T rounded as token_log_probs does.
-  const T inv_temperature = static_cast<T>(1.0 / (filters.greedy() ? 1.0 : options.temperature));
+  detail::Responses<T> responses(prompts, n, options);
+  std::vector<uint64_t> seeds(static_cast<std::size_t>(B * n));
+  for (int64_t r = 0; r < B * n; ++r) seeds[r] = row_seed(options.seed, r / n, r % n);
+  const std::unique_ptr<Sampler<T>> sampler =
+      make_sampler<T>(model.device(), V, options.filters(), L, seeds, responses.contexts());
 
-  // 1. prefill: prompts right-aligned in tokens [B, P].
-  Tensor<int64_t> prompt_tokens = Tensor<int64_t>::full({B, P}, options.pad_id);  // [B, P]
-  nn::KVCache<T> cache = model.make_cache(B, slots);
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t len = static_cast<int64_t>(prompts[b].size());
-    std::copy(prompts[b].begin(), prompts[b].end(), prompt_tokens.data() + b * P + (P - len));
-    cache.key_start.data()[b] = P - len;
+  DecodeBatch<T> batch = prefill(model, prompts, n, slots, options.pad_id);
+  Draws<T> draws;
+  for (int64_t step = 0;; ++step) {
+    const std::vector<int64_t> drawing = responses.running_rows(batch.rows);  // [slots]: -1 for a finished row
+    sampler->draw(batch.logits, batch.rows_per_logit, drawing, step, responses.contexts(), draws);
+    responses.take(drawing, draws);
+    if (step == L - 1 || responses.running() == 0) break;
+    decode_step(model, batch, responses.last_tokens(batch.rows), options.pad_id, /*steps_left=*/L - 1 - step);
   }
-  // [B, V] where the draws happen: on the model's GPU, else on the host
-  const bool on_gpu = model.device().is_cuda();
-  Tensor<T> last_logits = model.forward(prompt_tokens, cache).select(1, P - 1).contiguous();
-  if (!on_gpu) last_logits = last_logits.to(Device::cpu());
-
-  // 2. n rows per prompt.
-  const int64_t N = B * n;
-  if (n > 1) {
-    std::vector<int64_t> repeat(static_cast<std::size_t>(N));
-    for (int64_t r = 0; r < N; ++r) repeat[r] = r / n;
-    cache = cache.index_rows(repeat);
-  }
-  std::vector<detail::Row<T>> rows(static_cast<std::size_t>(N));
-  for (int64_t r = 0; r < N; ++r) {
-    auto& row = rows[r];
-    const auto& prompt = prompts[r / n];
-    row.gen.manual_seed(row_seed(options.seed, r / n, r % n));
-    row.context.reserve(prompt.size() + static_cast<std::size_t>(L));
-    row.context.assign(prompt.begin(), prompt.end());
-    row.prompt_length = prompt.size();
-    row.log_probs.reserve(static_cast<std::size_t>(L));
-  }
-
-  // On a GPU: the rows' uniforms [N, L], the k-th of row r its k-th draw from its Generator.
-  std::optional<DeviceSampler<T>> device_sampler;
-  if (on_gpu) {
-    std::vector<double> uniforms;
-    if (!filters.greedy()) {
-      uniforms.resize(static_cast<std::size_t>(N * L));
-      for (int64_t r = 0; r < N; ++r)
-        for (int64_t k = 0; k < L; ++k) uniforms[r * L + k] = rows[r].gen.uniform();
-    }
-    std::vector<std::vector<int64_t>> contexts;
-    if (filters.repetition_penalty != 1.0)
-      for (const auto& row : rows) contexts.push_back(row.context);
-    device_sampler.emplace(model.device(), V, filters, N, L, uniforms, contexts);
-  }
-
-  // One TokenSampler per thread (a sampler keeps nothing between draws, so which one serves a row
-  // does not change the result).
-  std::vector<TokenSampler<T>> samplers;
-  const int threads = std::max(1, cpu::num_threads());
-  if (!on_gpu) {
-    samplers.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) samplers.emplace_back(V);
-  }
-  const auto thread_index = [&] { return std::min<int>(cpu::ThreadPool::thread_index(), threads - 1); };
-  const auto is_stop = [&](int64_t id) {
-    return std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
-  };
-
-  // 3-4. Batch slot i of the cache holds row active[i].
-  std::vector<int64_t> active(static_cast<std::size_t>(N));
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(N));  // [N]: a row's failed draw
-  for (int64_t r = 0; r < N; ++r) active[r] = r;
-  Tensor<int64_t> step_tokens = Tensor<int64_t>::empty({N, 1});  // [batch, 1], reused every step
-  Tensor<T> step_logits;                                          // [batch, 1, V] of the last decode step
-  // Appends slot i's token and log-prob to its row and notes whether the row has finished.
-  const auto take = [&](int64_t i, int64_t token, T log_prob) {
-    detail::Row<T>& row = rows[active[i]];
-    row.log_probs.push_back(log_prob);
-    row.context.push_back(token);
-    if (token == options.eos_id) row.reason = FinishReason::Eos, row.done = true;
-    else if (is_stop(token)) row.reason = FinishReason::Stop, row.done = true;
-  };
-  for (int64_t step = 0; step < L; ++step) {
-    const int64_t batch = static_cast<int64_t>(active.size());
-    const int64_t div = step == 0 ? n : 1;  // step 0 reads the prompt's prefill row
-    if (device_sampler) {
-      std::vector<int64_t> slot_rows(static_cast<std::size_t>(batch));  // [batch]: -1 for a finished row
-      for (int64_t i = 0; i < batch; ++i) slot_rows[i] = rows[active[i]].done ? -1 : active[i];
-      const DeviceDraws<T> draws = device_sampler->draw(step == 0 ? last_logits : step_logits, div, slot_rows, step);
-      for (int64_t i = 0; i < batch; ++i)
-        if (slot_rows[i] >= 0) take(i, draws.tokens[i], draws.log_probs[i]);
-    } else {
-      // logits_of(i) [V]: the logits that slot i's next token is drawn from.
-      const T* base = step == 0 ? last_logits.data() : step_logits.data();
-      cpu::parallel_for(batch, 8 * V, [&](int64_t begin, int64_t end) {
-        TokenSampler<T>& sampler = samplers[static_cast<std::size_t>(thread_index())];
-        for (int64_t i = begin; i < end; ++i) {
-          detail::Row<T>& row = rows[active[i]];
-          if (row.done) continue;
-          const T* logits = base + (step == 0 ? active[i] / div : i) * V;  // [V]
-          try {  // (a NaN row throws; the error is rethrown after the loop)
-            const int64_t token = sampler.sample(logits, filters, row.gen, row.context);
-            const cpu::LogSoftmaxRowStats<T> stats = cpu::log_softmax_row_stats(logits, V, inv_temperature);
-            take(i, token, cpu::log_prob_at(logits[token], inv_temperature, stats));
-          } catch (...) {
-            errors[active[i]] = std::current_exception();
-          }
-        }
-      });
-      for (const int64_t r : active)
-        if (errors[r]) std::rethrow_exception(errors[r]);
-    }
-    if (step == L - 1) break;
-    int64_t running = 0;
-    for (int64_t r : active) running += rows[r].done ? 0 : 1;
-    if (running == 0) break;
-    // Compact the cache to the running rows once they are at most half of the batch (and enough
-    // steps remain for the copy to pay off).
-    if (running <= batch / 2 && L - 1 - step >= 4) {
-      std::vector<int64_t> keep_slots, keep_rows;
-      for (int64_t i = 0; i < batch; ++i)
-        if (!rows[active[i]].done) keep_slots.push_back(i), keep_rows.push_back(active[i]);
-      cache = cache.index_rows(keep_slots);
-      active = std::move(keep_rows);
-      step_tokens = Tensor<int64_t>::empty({running, 1});
-    }
-    for (std::size_t i = 0; i < active.size(); ++i) {
-      const detail::Row<T>& row = rows[active[i]];
-      step_tokens.data()[i] = row.done ? options.pad_id : row.context.back();
-    }
-    step_logits = model.forward(step_tokens, cache);  // [batch, 1, V]
-    if (!on_gpu) step_logits = step_logits.to(Device::cpu());
-    check(step_logits.is_contiguous(), op, "internal: the model's logits are not contiguous");
-  }
-
-  // Results.
-  GenerationResult<T> out;
-  out.num_prompts = B;
-  out.n = n;
-  out.tokens = Tensor<int64_t>::full({N, L}, options.pad_id);
-  out.log_probs = Tensor<T>::zeros({N, L});
-  out.response_mask = Tensor<T>::zeros({N, L});
-  out.completions.resize(static_cast<std::size_t>(N));
-  for (int64_t r = 0; r < N; ++r) {
-    detail::Row<T>& row = rows[r];
-    Completion<T>& c = out.completions[r];
-    c.prompt_index = r / n;
-    c.sample_index = r % n;
-    c.tokens.assign(row.context.begin() + static_cast<std::ptrdiff_t>(row.prompt_length), row.context.end());
-    c.log_probs = std::move(row.log_probs);
-    c.finish_reason = row.reason;
-    for (std::size_t t = 0; t < c.tokens.size(); ++t) {
-      out.tokens.data()[r * L + t] = c.tokens[t];
-      out.log_probs.data()[r * L + t] = c.log_probs[t];
-      out.response_mask.data()[r * L + t] = T(1);
-    }
-  }
-  return out;
+  return std::move(responses).result();
 }
 
 // prompts [B, P]: B prompts of P tokens each.
