@@ -356,22 +356,24 @@ using F64 = Lanes<double, 2>;
 //   (two vectors at a time into two sets of sums when the registers allow), the last
 //   partial vector by masked loads, then one fixed-order horizontal sum per 4 columns.
 // pack_rows<Ops>: the PackRowsFn contract, one (masked) vector load and store per W rows.
+// Tile, Dots, PackRows: class wrappers of the three, so that make_kernels can take an ISA's
+//   kernels as template template parameters.
 #define CHORD_GEMM_DEFINE_KERNELS(TARGET)                                                                         \
   template <class Ops, int R, int NV, bool PackedA, int PA = 0>                                                   \
-  TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,   \
+  TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,    \
                    int64_t b_rs, typename Ops::T* c, int64_t c_rs, typename Ops::T alpha, bool add_c) {           \
     using V = typename Ops::V;                                                                                    \
-    constexpr int W = Ops::W, P = PA > 0 ? PA : packed_rows(R), KS = R * NV >= 8 ? 1 : 8 / (R * NV);             \
-    V acc[KS][R][NV]; /* the C tile, [R][NV * W], as KS partial sums over k (KS > 1: short tiles) */            \
-    _Pragma("GCC unroll 4") for (int u = 0; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::zero();                         \
-    /* k = k0 + u goes into sum u; the k past the last multiple of KS into sum 0 */                              \
+    constexpr int W = Ops::W, P = PA > 0 ? PA : packed_rows(R), KS = R * NV >= 8 ? 1 : 8 / (R * NV);              \
+    V acc[KS][R][NV]; /* the C tile, [R][NV * W], as KS partial sums over k (KS > 1: short tiles) */              \
+    _Pragma("GCC unroll 4") for (int u = 0; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)     \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::zero();                          \
+    /* k = k0 + u goes into sum u; the k past the last multiple of KS into sum 0 */                               \
     const int64_t k_full = kc - kc % KS;                                                                          \
     for (int64_t k0 = 0; k0 < k_full; k0 += KS) {                                                                 \
       _Pragma("GCC unroll 8") for (int u = 0; u < KS; ++u) {                                                      \
         const int64_t k = k0 + u;                                                                                 \
         V bv[NV];                                                                                                 \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);            \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);             \
         _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                    \
           const V av = Ops::set1(PackedA ? a[k * P + i] : a[i * a_rs + k * a_cs]);                                \
           _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::fmadd(av, bv[j], acc[u][i][j]); \
@@ -380,18 +382,18 @@ using F64 = Lanes<double, 2>;
     }                                                                                                             \
     for (int64_t k = k_full; k < kc; ++k) {                                                                       \
       V bv[NV];                                                                                                   \
-      _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);              \
+      _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) bv[j] = Ops::load(b + k * b_rs + j * W);               \
       _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                      \
         const V av = Ops::set1(PackedA ? a[k * P + i] : a[i * a_rs + k * a_cs]);                                  \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[0][i][j] = Ops::fmadd(av, bv[j], acc[0][i][j]); \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[0][i][j] = Ops::fmadd(av, bv[j], acc[0][i][j]);  \
       }                                                                                                           \
     }                                                                                                             \
-    _Pragma("GCC unroll 4") for (int u = 1; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
+    _Pragma("GCC unroll 4") for (int u = 1; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)     \
         _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[0][i][j] = Ops::add(acc[0][i][j], acc[u][i][j]); \
     const V va = Ops::set1(alpha);                                                                                \
-    _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) {  \
+    _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) {   \
       typename Ops::T* cp = c + i * c_rs + j * W;                                                                 \
-      Ops::store(cp, add_c ? Ops::fmadd(va, acc[0][i][j], Ops::load(cp)) : Ops::mul(va, acc[0][i][j]));          \
+      Ops::store(cp, add_c ? Ops::fmadd(va, acc[0][i][j], Ops::load(cp)) : Ops::mul(va, acc[0][i][j]));           \
     }                                                                                                             \
   }                                                                                                               \
                                                                                                                   \
@@ -399,15 +401,15 @@ using F64 = Lanes<double, 2>;
   TARGET void dots(int64_t K, const typename Ops::T* a, int64_t a_rs, const typename Ops::T* const* bcol,         \
                    typename Ops::T* c, int64_t c_rs, int64_t c_cs, int nv, typename Ops::T alpha, bool add_c) {   \
     using V = typename Ops::V;                                                                                    \
-    constexpr int W = Ops::W, RN = 4, KU = 2 * R * RN + RN + 1 <= Ops::kRegs ? 2 : 1;                            \
+    constexpr int W = Ops::W, RN = 4, KU = 2 * R * RN + RN + 1 <= Ops::kRegs ? 2 : 1;                             \
     V acc[KU][R][RN];                                                                                             \
-    _Pragma("GCC unroll 2") for (int u = 0; u < KU; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)    \
-        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[u][i][q] = Ops::zero();                         \
+    _Pragma("GCC unroll 2") for (int u = 0; u < KU; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)     \
+        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[u][i][q] = Ops::zero();                          \
     int64_t k = 0;                                                                                                \
     for (; k + KU * W <= K; k += KU * W) {                                                                        \
       _Pragma("GCC unroll 2") for (int u = 0; u < KU; ++u) {                                                      \
         V bv[RN];                                                                                                 \
-        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) bv[q] = Ops::load(bcol[q] + k + u * W);             \
+        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) bv[q] = Ops::load(bcol[q] + k + u * W);              \
         _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                    \
           const V av = Ops::load(a + i * a_rs + k + u * W);                                                       \
           _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[u][i][q] = Ops::fmadd(av, bv[q], acc[u][i][q]); \
@@ -417,10 +419,10 @@ using F64 = Lanes<double, 2>;
     for (; k < K; k += W) {                                                                                       \
       const int n = K - k < W ? static_cast<int>(K - k) : W;                                                      \
       V bv[RN];                                                                                                   \
-      _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) bv[q] = Ops::load_first(bcol[q] + k, n);              \
+      _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) bv[q] = Ops::load_first(bcol[q] + k, n);               \
       _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                      \
         const V av = Ops::load_first(a + i * a_rs + k, n);                                                        \
-        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[0][i][q] = Ops::fmadd(av, bv[q], acc[0][i][q]); \
+        _Pragma("GCC unroll 4") for (int q = 0; q < RN; ++q) acc[0][i][q] = Ops::fmadd(av, bv[q], acc[0][i][q]);  \
       }                                                                                                           \
     }                                                                                                             \
     for (int i = 0; i < R; ++i) {                                                                                 \
@@ -449,11 +451,24 @@ using F64 = Lanes<double, 2>;
         const typename Ops::T* s = sk + t * R;                                                                    \
         for (int r0 = 0; r0 < P; r0 += W) {                                                                       \
           const int n = nrow - r0 >= W ? W : (nrow > r0 ? nrow - r0 : 0);                                         \
-          Ops::store(d + r0, n == W ? Ops::load(s + r0) : n > 0 ? Ops::load_first(s + r0, n) : Ops::zero());     \
+          Ops::store(d + r0, n == W ? Ops::load(s + r0) : n > 0 ? Ops::load_first(s + r0, n) : Ops::zero());      \
         }                                                                                                         \
       }                                                                                                           \
     }                                                                                                             \
-  }
+  }                                                                                                               \
+  /* Class wrappers, so that the kernel templates can be passed as template template parameters. */               \
+  template <class Ops, int R, int NV, bool P, int PA = 0>                                                         \
+  struct Tile {                                                                                                   \
+    static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P, PA>;                                      \
+  };                                                                                                              \
+  template <class Ops, int R>                                                                                     \
+  struct Dots {                                                                                                   \
+    static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;                                                  \
+  };                                                                                                              \
+  template <class Ops>                                                                                            \
+  struct PackRows {                                                                                               \
+    static constexpr PackRowsFn<typename Ops::T> run = &pack_rows<Ops>;                                           \
+  };
 
 #if CHORD_X86_SIMD
 namespace avx2 {
@@ -540,54 +555,9 @@ CHORD_TARGET_AVX2 void pack_lines_avx2(T* dst, const T* src, int P, int rows, in
   }
 }
 
-// ---- the kernel tables ----------------------------------------------------------------
-
-// Class wrappers so that the kernel templates can be passed as template template parameters.
-namespace avx2 {
-template <class Ops, int R, int NV, bool P, int PA = 0>
-struct Tile {
-  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P, PA>;
-};
-template <class Ops, int R>
-struct Dots {
-  static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
-};
-template <class Ops>
-struct PackRows {
-  static constexpr PackRowsFn<typename Ops::T> run = &pack_rows<Ops>;
-};
-}  // namespace avx2
-namespace avx512 {
-template <class Ops, int R, int NV, bool P, int PA = 0>
-struct Tile {
-  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P, PA>;
-};
-template <class Ops, int R>
-struct Dots {
-  static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
-};
-template <class Ops>
-struct PackRows {
-  static constexpr PackRowsFn<typename Ops::T> run = &pack_rows<Ops>;
-};
-}  // namespace avx512
-
 #endif  // CHORD_X86_SIMD
 
-namespace portable {
-template <class Ops, int R, int NV, bool P, int PA = 0>
-struct Tile {
-  static constexpr TileFn<typename Ops::T> run = &tile<Ops, R, NV, P, PA>;
-};
-template <class Ops, int R>
-struct Dots {
-  static constexpr DotFn<typename Ops::T> run = &dots<Ops, R>;
-};
-template <class Ops>
-struct PackRows {
-  static constexpr PackRowsFn<typename Ops::T> run = &pack_rows<Ops>;
-};
-}  // namespace portable
+// ---- the kernel tables ----------------------------------------------------------------
 
 // The edge kernel of E rows for a table of MR-row tiles (see make_kernels), or null when
 // the table does not use it (E >= MR, or fewer than 8 vectors): not instantiated then.
