@@ -17,6 +17,8 @@
 // Then (d) writes results.md (tables over seeds, the premises, the findings with verdicts),
 // results.json, curves.png and findings.png, and under seed-<S>/ each run's metrics.
 
+// This program's one source file: it compiles chord's PNG encoder (io/png.hpp).
+#define CHORD_IMPLEMENTATION
 #include <chord/chord.hpp>
 
 #include <algorithm>

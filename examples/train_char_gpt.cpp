@@ -9,6 +9,8 @@
 // A model that has learned it spells words right and follows the grammar; the held-out
 // validation loss (fresh sentences) says how well.
 
+// This program's one source file: it compiles chord's PNG encoder (io/png.hpp).
+#define CHORD_IMPLEMENTATION
 #include <chord/chord.hpp>
 
 #include <cstdio>

@@ -1,6 +1,9 @@
 // What a person looks at: PNG line plots (pixels where the data say), metric
 // logs (JSONL + CSV, resume), Markdown tables, the progress line.
 
+// This file compiles the PNG encoder (io/png.hpp) for the whole test executable.
+#define CHORD_IMPLEMENTATION
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

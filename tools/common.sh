@@ -2,7 +2,7 @@
 # Shared by tools/test.sh and tools/demo.sh (sourced, not run).
 
 # Packages chord's build and tests need (Debian/Ubuntu names).
-CHORD_PACKAGES=(cmake g++ make libeigen3-dev doctest-dev libstb-dev ca-certificates)
+CHORD_PACKAGES=(cmake g++ make libeigen3-dev doctest-dev libstb-dev ca-certificates python3)
 
 chord_log() { printf '\n==> %s\n' "$*"; }
 

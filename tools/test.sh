@@ -60,10 +60,10 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 if ((sanitize)); then
   step="configuring build-asan/"
   chord_log "configure build-asan/ (AddressSanitizer + UBSan, CPU only)"
-  # Debug: -O0 -g. Only the doctest suite is rebuilt here (the examples, benchmarks
-  # and header checks were compiled in build/ already).
+  # Debug: -O0 -g. Only the doctest suite is rebuilt here (the examples, benchmarks,
+  # header checks and the compiled mode's library were compiled in build/ already).
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON -DCHORD_CUDA=OFF \
-    -DCHORD_HEADER_CHECK=OFF -DCHORD_BUILD_EXAMPLES=OFF -DCHORD_BUILD_BENCH=OFF
+    -DCHORD_HEADER_CHECK=OFF -DCHORD_BUILD_EXAMPLES=OFF -DCHORD_BUILD_BENCH=OFF -DCHORD_BUILD_COMPILED=OFF
 
   # LeakSanitizer needs ptrace, which some containers forbid; then it aborts every
   # program at exit. Probe once and turn leak checking off (with a notice) there.

@@ -3,118 +3,25 @@
 //
 //   #include <chord/chord.hpp>
 //
-// Layers, each using only the ones above it (see docs/design.md):
+// Or only the topic a file uses, which compiles faster (docs/design.md, "Headers by topic"):
+//   <chord/tensor.hpp>  Tensor<T>, autograd, every op, the backends' controls
+//   <chord/nn.hpp>      modules and the GPT model           (+ tensor)
+//   <chord/optim.hpp>   AdamW, SGD, clipping, schedules     (+ tensor)
+//   <chord/io.hpp>      checkpoints, tokenizers, JSON, logs, tables, plots   (+ nn)
+//   <chord/sample.hpp>  batched generation                  (+ nn)
+//   <chord/rl.hpp>      the mixed objective and the Trainer (+ nn, optim, io, sample)
+//   <chord/tasks.hpp>   the toy tasks and their suites      (+ rl)
+//
+// Layers, each using only the ones above it (tools/check_layers.sh checks it):
 //   core -> backend (cpu, cuda) -> autograd -> ops -> nn -> optim -> io -> sample -> rl -> tasks
+//
+// PNG plots: one .cpp file of a program defines CHORD_IMPLEMENTATION before including chord
+// (io/png.hpp).
 
-#include "chord/core/allocator.hpp"
-#include "chord/core/device.hpp"
-#include "chord/core/dtype.hpp"
-#include "chord/core/error.hpp"
-#include "chord/core/generator.hpp"
-#include "chord/core/grad_mode.hpp"
-#include "chord/core/shape.hpp"
-#include "chord/core/storage.hpp"
-#include "chord/core/tensor.hpp"
-
-#include "chord/backend/cpu/activation.hpp"
-#include "chord/backend/cpu/adamw.hpp"
-#include "chord/backend/cpu/attention.hpp"
-#include "chord/backend/cpu/elementwise.hpp"
-#include "chord/backend/cpu/gemm.hpp"
-#include "chord/backend/cpu/layer_norm.hpp"
-#include "chord/backend/cpu/parallel.hpp"
-#include "chord/backend/cpu/reduce.hpp"
-#include "chord/backend/cpu/softmax.hpp"
-#include "chord/backend/cpu/token_logprobs.hpp"
-#include "chord/backend/cpu/vector_math.hpp"
-#include "chord/backend/cuda/attention.hpp"
-#include "chord/backend/cuda/elementwise.hpp"
-#include "chord/backend/cuda/gemm.hpp"
-#include "chord/backend/cuda/indexing.hpp"
-#include "chord/backend/cuda/layer_norm.hpp"
-#include "chord/backend/cuda/optim.hpp"
-#include "chord/backend/cuda/reduce.hpp"
-#include "chord/backend/cuda/runtime.hpp"
-#include "chord/backend/cuda/softmax.hpp"
-#include "chord/backend/cuda/token_logprobs.hpp"
-#include "chord/backend/functors.hpp"
-#include "chord/backend/host_device.hpp"
-#include "chord/backend/map.hpp"
-
-#include "chord/autograd/engine.hpp"
-#include "chord/autograd/gradcheck.hpp"
-#include "chord/autograd/node.hpp"
-
-#include "chord/ops/arithmetic.hpp"
-#include "chord/ops/attention.hpp"
-#include "chord/ops/compare.hpp"
-#include "chord/ops/dropout.hpp"
-#include "chord/ops/elementwise.hpp"
-#include "chord/ops/indexing.hpp"
-#include "chord/ops/inplace.hpp"
-#include "chord/ops/join.hpp"
-#include "chord/ops/linalg.hpp"
-#include "chord/ops/loss.hpp"
-#include "chord/ops/normalization.hpp"
-#include "chord/ops/pointwise.hpp"
-#include "chord/ops/reduction.hpp"
-#include "chord/ops/softmax.hpp"
-#include "chord/ops/token_logprobs.hpp"
-#include "chord/ops/triangular.hpp"
-#include "chord/ops/view.hpp"
-
-#include "chord/nn/attention.hpp"
-#include "chord/nn/block.hpp"
-#include "chord/nn/config.hpp"
-#include "chord/nn/dropout.hpp"
-#include "chord/nn/embedding.hpp"
-#include "chord/nn/gpt.hpp"
-#include "chord/nn/init.hpp"
-#include "chord/nn/kv_cache.hpp"
-#include "chord/nn/layer_norm.hpp"
-#include "chord/nn/linear.hpp"
-#include "chord/nn/loss.hpp"
-#include "chord/nn/mlp.hpp"
-#include "chord/nn/module.hpp"
-#include "chord/nn/module_list.hpp"
-
-#include "chord/optim/adamw.hpp"
-#include "chord/optim/clip.hpp"
-#include "chord/optim/parameters.hpp"
-#include "chord/optim/schedule.hpp"
-#include "chord/optim/sgd.hpp"
-
-#include "chord/io/args.hpp"
-#include "chord/io/atomic_file.hpp"
-#include "chord/io/font.hpp"
-#include "chord/io/gpt_checkpoint.hpp"
-#include "chord/io/json.hpp"
-#include "chord/io/metrics.hpp"
-#include "chord/io/plot.hpp"
-#include "chord/io/progress.hpp"
-#include "chord/io/safetensors.hpp"
-#include "chord/io/table.hpp"
-#include "chord/io/tokenizer.hpp"
-#include "chord/io/utf8.hpp"
-
-#include "chord/sample/filters.hpp"
-#include "chord/sample/generate.hpp"
-
-#include "chord/rl/advantages.hpp"
-#include "chord/rl/aggregation.hpp"
-#include "chord/rl/environment.hpp"
-#include "chord/rl/evaluate.hpp"
-#include "chord/rl/methods.hpp"
-#include "chord/rl/mu_schedule.hpp"
-#include "chord/rl/objective.hpp"
-#include "chord/rl/rows.hpp"
-#include "chord/rl/token_losses.hpp"
-#include "chord/rl/trainer.hpp"
-
-#include "chord/tasks/addition.hpp"
-#include "chord/tasks/environment.hpp"
-#include "chord/tasks/letters.hpp"
-#include "chord/tasks/reverse.hpp"
-#include "chord/tasks/sort.hpp"
-#include "chord/tasks/suite.hpp"
-#include "chord/tasks/task.hpp"
+#include "chord/io.hpp"
+#include "chord/nn.hpp"
+#include "chord/optim.hpp"
+#include "chord/rl.hpp"
+#include "chord/sample.hpp"
+#include "chord/tasks.hpp"
+#include "chord/tensor.hpp"

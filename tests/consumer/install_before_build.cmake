@@ -1,5 +1,6 @@
 # `cmake --install` straight after a fresh configure, before any build (what a user who
-# skips the build step does). Without CUDA, chord is headers only: the install must work.
+# skips the build step does). Configured without the compiled mode's library
+# (CHORD_BUILD_COMPILED=OFF) and without CUDA, chord is headers only: the install must work.
 # With CUDA, libchord_cuda.a is not built yet: the install must fail with a message that says
 # so, before it copies anything (no half install).
 #
@@ -17,7 +18,8 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 set(build "${WORK_DIR}/build")
 set(prefix "${WORK_DIR}/prefix")
 set(args -S "${CHORD_SOURCE_DIR}" -B "${build}" -DCHORD_CUDA=${CHORD_CUDA}
-  -DCHORD_BUILD_TESTS=OFF -DCHORD_BUILD_EXAMPLES=OFF -DCHORD_BUILD_BENCH=OFF)
+  -DCHORD_BUILD_TESTS=OFF -DCHORD_BUILD_EXAMPLES=OFF -DCHORD_BUILD_BENCH=OFF
+  -DCHORD_BUILD_COMPILED=OFF)  # headers only: chord::compiled's library would have to be built first
 include("${CMAKE_CURRENT_LIST_DIR}/toolchain_args.cmake")
 chord_append_toolchain_args(args)
 execute_process(COMMAND "${CMAKE_COMMAND}" ${args} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)

@@ -21,12 +21,8 @@
 // ({.y = 0.42, .label = "base policy"}) are dashed horizontal lines with a label
 // at the right end. The y range includes both.
 //
-// stb: this header compiles stb_image_write's implementation into every
-// translation unit that includes it, as private `static` functions
-// (STB_IMAGE_WRITE_STATIC), so several .cpp files that include chord link
-// without clashes. A translation unit that includes plot.hpp should not include
-// stb_image_write.h again with STB_IMAGE_WRITE_IMPLEMENTATION defined; one that
-// included stb_image_write.h *before* plot.hpp uses its own stb instead.
+// The PNG bytes come from io/png.hpp (stb_image_write): one .cpp file of a program that
+// saves plots defines CHORD_IMPLEMENTATION before including chord (see there).
 
 #include <algorithm>
 #include <array>
@@ -43,46 +39,7 @@
 #include "chord/core/error.hpp"
 #include "chord/io/atomic_file.hpp"
 #include "chord/io/font.hpp"
-
-#ifndef INCLUDE_STB_IMAGE_WRITE_H
-// stb's own code is not held to chord's warning flags.
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Weverything"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#endif
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_WRITE_NO_STDIO
-// CMake puts stb's folder on the include path; without it, Debian's libstb-dev layout
-// (/usr/include/stb/) is found from the default path, so this header compiles on its own.
-#if __has_include(<stb_image_write.h>)
-#include <stb_image_write.h>
-#else
-#include <stb/stb_image_write.h>
-#endif
-#undef STB_IMAGE_WRITE_IMPLEMENTATION
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#elif defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-#endif
+#include "chord/io/png.hpp"
 
 namespace chord::io {
 
@@ -863,14 +820,7 @@ inline std::string encode_png(const Image& img) {
   check(img.width > 0 && img.height > 0 &&
             img.pixels.size() == static_cast<std::size_t>(img.width) * img.height * 3,
         "encode_png", "image ", img.width, "x", img.height, " has ", img.pixels.size(), " bytes");
-  std::string bytes;
-  auto sink = [](void* ctx, void* data, int size) {
-    static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
-  };
-  const int ok = stbi_write_png_to_func(sink, &bytes, img.width, img.height, 3, img.pixels.data(), img.width * 3);
-  check(ok != 0 && !bytes.empty(), "encode_png", "stb_image_write failed for a ", img.width, "x", img.height,
-        " image");
-  return bytes;
+  return encode_rgb_png(img.pixels.data(), img.width, img.height);
 }
 
 // Writes the image as a PNG file (atomically).

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# How long a program that includes chord takes to compile, header-only and in the compiled mode,
+# against Eigen/Dense and <cstdio> compiled in the same run (the machines are shared and noisy:
+# read the ratios).
+#
+#   bash bench/run_compile_time.sh [--rounds 3] [--cxx g++] [--flags "-O2"]
+#
+# First it compiles the compiled mode's library once (src/compiled/*.cpp, the same compiler and
+# flags; the time is printed). Then each program is compiled and linked (CXX -std=c++20 FLAGS
+# -fopenmp, one job at a time) ROUNDS times, interleaved: header-only, and with -DCHORD_COMPILED
+# linked to the library's objects. The table gives the median seconds and the ratio to
+# Eigen/Dense's. The programs are the README's own code blocks, so the figures are what a reader
+# of the README waits:
+#   hello world, <chord/tensor.hpp>   the README's "Autograd in 15 lines"
+#   hello world, <chord/chord.hpp>    the same program including everything
+#   GPT program                       the README's GPT on a GPU (or the CPU) block: model, AdamW, generate
+#   post-training snippet             the README's first block: a CHORD-phi Trainer, then sampling
+#   Eigen/Dense                       `#include <Eigen/Dense>` and an empty main: the yardstick
+#   <cstdio>                          `#include <cstdio>` and an empty main: the compiler's floor
+# Environment: EIGEN_INCLUDE (default /usr/include/eigen3), STB_INCLUDE (default /usr/include/stb).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+rounds=3 cxx=${CXX:-g++} flags="-O2"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --cxx) cxx="$2"; shift 2 ;;
+    --flags) flags="$2"; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--cxx COMPILER] [--flags \"-O2\"]" >&2; exit 2 ;;
+  esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "run_compile_time: --rounds needs a positive integer, got '$rounds'" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The README's blocks, found by what they contain (so that reordering the README moves nothing).
+bash "$root/tools/extract_snippets.sh" cpp "$work/snippets" "$root/README.md" >/dev/null
+snippet_with() {
+  local hit
+  hit=$(grep -lF -- "$1" "$work"/snippets/*.cpp | head -1 || true)
+  [[ -n $hit ]] || { echo "run_compile_time: no C++ block of README.md contains '$1'" >&2; exit 1; }
+  echo "$hit"
+}
+cp "$(snippet_with 'chord::tanh(chord::matmul')" "$work/hello_tensor.cpp"
+grep -q '#include <chord/tensor.hpp>' "$work/hello_tensor.cpp" ||
+  { echo "run_compile_time: the README's autograd block no longer includes <chord/tensor.hpp>" >&2; exit 1; }
+sed 's|#include <chord/tensor.hpp>|#include <chord/chord.hpp>|' "$work/hello_tensor.cpp" >"$work/hello_chord.cpp"
+cp "$(snippet_with 'nn::GPT<float> model')" "$work/gpt.cpp"
+cp "$(snippet_with 'rl::Trainer<float> trainer')" "$work/post_training.cpp"
+printf '#include <Eigen/Dense>\nint main() {}\n' >"$work/eigen_dense.cpp"
+printf '#include <cstdio>\nint main() {}\n' >"$work/cstdio.cpp"
+
+programs=(hello_tensor hello_chord gpt post_training eigen_dense cstdio)
+declare -A label=(
+  [hello_tensor]='hello world, `<chord/tensor.hpp>`' [hello_chord]='hello world, `<chord/chord.hpp>`'
+  [gpt]='GPT program (model, AdamW, generate)' [post_training]='post-training snippet (`rl::Trainer`)'
+  [eigen_dense]='`<Eigen/Dense>`, empty main' [cstdio]='`<cstdio>`, empty main')
+declare -A times
+read -r -a flag_words <<<"$flags"
+compile() {  # compile OUTPUT SOURCES... [extra flags]: one program, compiled and linked
+  "$cxx" -std=c++20 "${flag_words[@]}" -fopenmp -I"$root/include" -isystem "${EIGEN_INCLUDE:-/usr/include/eigen3}" \
+    -isystem "${STB_INCLUDE:-/usr/include/stb}" "$@"
+}
+seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# The compiled mode's library, once.
+mkdir -p "$work/lib"
+start=$(date +%s.%N)
+for source in "$root"/src/compiled/*.cpp; do
+  compile -DCHORD_COMPILED -c "$source" -o "$work/lib/$(basename "$source" .cpp).o"
+done
+library_seconds=$(seconds_since "$start")
+echo "the compiled mode's library ($(ls "$root"/src/compiled/*.cpp | wc -l) files): $library_seconds s, once" >&2
+
+chord_programs=(hello_tensor hello_chord gpt post_training)
+for ((r = 1; r <= rounds; r++)); do
+  for p in "${programs[@]}"; do
+    start=$(date +%s.%N)
+    compile "$work/$p.cpp" -o "$work/$p"
+    times[$p]+="$(seconds_since "$start") "
+    echo "round $r: $p ${times[$p]##* }" | sed 's/ $//' >&2
+    if [[ " ${chord_programs[*]} " == *" $p "* ]]; then
+      start=$(date +%s.%N)
+      compile -DCHORD_COMPILED "$work/$p.cpp" "$work"/lib/*.o -o "$work/$p-compiled"
+      times[$p-compiled]+="$(seconds_since "$start") "
+      echo "round $r: $p (compiled mode) ${times[$p-compiled]##* }" | sed 's/ $//' >&2
+    fi
+  done
+done
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+eigen=$(median "${times[eigen_dense]}")
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)
+echo
+echo "Compile + link, \`$cxx -std=c++20 $flags -fopenmp\`, median of $rounds ($("$cxx" --version | head -1); $cpu, $(nproc) cores)."
+echo "The compiled mode's library took $library_seconds s to build, once."
+echo
+echo "| program | header-only s | x Eigen/Dense | compiled mode s | x Eigen/Dense | per round (header-only; compiled) |"
+echo "| --- | --: | --: | --: | --: | --- |"
+for p in "${programs[@]}"; do
+  m=$(median "${times[$p]}")
+  if [[ -n ${times[$p-compiled]:-} ]]; then
+    c=$(median "${times[$p-compiled]}")
+    printf '| %s | %.2f | %s | %.2f | %s | %s; %s |\n' "${label[$p]}" "$m" "$(ratio "$m" "$eigen")" "$c" "$(ratio "$c" "$eigen")" \
+      "${times[$p]% }" "${times[$p-compiled]% }"
+  else
+    printf '| %s | %.2f | %s | | | %s |\n' "${label[$p]}" "$m" "$(ratio "$m" "$eigen")" "${times[$p]% }"
+  fi
+done
