@@ -2,7 +2,10 @@
 #
 #   cmake -DCHORD_CONSUMER_MODE=package|subdir -DCHORD_SOURCE_DIR=... -DCHORD_BINARY_DIR=...
 #         -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=... [-DGENERATOR=...] [-DCXX_COMPILER=...]
-#         [-DCONFIG=...] -P run_consumer_test.cmake
+#         [-DCONFIG=...] [-DCHORD_CONSUMER_COMPILED=ON|OFF] -P run_consumer_test.cmake
+#
+# CHORD_CONSUMER_COMPILED (default ON): also build and check the compiled mode (chord::compiled);
+# OFF where the chord build was configured without it (CHORD_BUILD_COMPILED=OFF).
 #
 # package: `cmake --install` the chord build in CHORD_BINARY_DIR into WORK_DIR/prefix,
 #          then configure the consumer with find_package(chord) and CMAKE_PREFIX_PATH.
@@ -27,8 +30,11 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
 include("${CMAKE_CURRENT_LIST_DIR}/toolchain_args.cmake")
+if(NOT DEFINED CHORD_CONSUMER_COMPILED)
+  set(CHORD_CONSUMER_COMPILED ON)
+endif()
 set(configure_args -S "${CONSUMER_SOURCE_DIR}"
-  "-DCHORD_CONSUMER_MODE=${CHORD_CONSUMER_MODE}")
+  "-DCHORD_CONSUMER_MODE=${CHORD_CONSUMER_MODE}" "-DCHORD_CONSUMER_COMPILED=${CHORD_CONSUMER_COMPILED}")
 chord_append_toolchain_args(configure_args)
 
 if(CHORD_CONSUMER_MODE STREQUAL "package")
@@ -64,6 +70,10 @@ file(REMOVE_RECURSE "${WORK_DIR}/build-no-build-type")
 run_step("configure" "${CMAKE_COMMAND}" ${configure_args} -B "${WORK_DIR}/build" -DCMAKE_BUILD_TYPE=Release)
 run_step("build" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
 run_step("run (header-only)" "${WORK_DIR}/build/chord_consumer")
+if(NOT CHORD_CONSUMER_COMPILED)
+  message(STATUS "consumer (${CHORD_CONSUMER_MODE}): passed (header-only; chord was built without the compiled mode)")
+  return()
+endif()
 run_step("run (compiled mode)" "${WORK_DIR}/build/chord_consumer_compiled")
 
 # The compiled mode must really take the templates from the library: the compiled program's own
