@@ -35,4 +35,44 @@ for c in S M; do
   [[ $which == all || $which == "$c" ]] || continue
   bench_ratio "$log" "train_step_$c" "torch_train_step_$c" "train step, config $c"
 done
+# chord's GFLOP/s (train_step's FLOP count over its median time) as a fraction of the best FMA
+# peak that bench/run_peak.sh measured for the same thread count.
+if [[ -f build-bench/peak.txt ]]; then
+  python3 - "$log" build-bench/peak.txt "$OMP_NUM_THREADS" "$which" <<'PY'
+import re, statistics, sys
+log, peak_file, threads, which = sys.argv[1:5]
+peaks, peak_cpu = {}, None  # vector width -> best GFLOP/s at `threads`
+for line in open(peak_file):
+    if m := re.match(r"RESULT peak_fma (\S+) threads=(\d+) gflops=([\d.]+)", line):
+        if m.group(2) == threads:
+            peaks[m.group(1)] = float(m.group(3))
+    elif m := re.match(r"RESULT cpu_model (.*)", line):
+        peak_cpu = m.group(1).strip()
+try:
+    this_cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+except (OSError, StopIteration):
+    this_cpu = None
+if peak_cpu and this_cpu and peak_cpu != this_cpu:
+    print(f"note: build-bench/peak.txt was measured on '{peak_cpu}', this CPU is '{this_cpu}': rerun bash bench/run_peak.sh")
+lines = open(log).read().splitlines()
+for c in "SM":
+    if which not in ("all", c):
+        continue
+    ms = [float(m.group(1)) for l in lines if (m := re.match(rf"RESULT train_step_{c} median_ms=([\d.]+)", l))]
+    gflop = [float(m.group(1)) for l in lines if (m := re.match(rf"RESULT train_step_{c}_flops gflop=([\d.]+)", l))]
+    if not ms or not gflop:
+        print(f"train step, config {c}: no FLOP count in train_step's output"); continue
+    t = statistics.median(ms)
+    achieved = gflop[0] / (t / 1000)
+    text = f"train step, config {c}: chord {achieved:.1f} GFLOP/s ({gflop[0]:.1f} GFLOP in {t:.1f} ms)"
+    if not peaks:
+        print(f"{text}; build-bench/peak.txt has no {threads}-thread peak (bash bench/run_peak.sh --threads {threads})")
+        continue
+    width, peak = max(peaks.items(), key=lambda kv: kv[1])
+    print(f"{text} = {100 * achieved / peak:.0f}% of the FMA peak with {threads} threads "
+          f"({peak:.1f} GFLOP/s, {width}, build-bench/peak.txt)")
+PY
+else
+  echo "(no build-bench/peak.txt: run bash bench/run_peak.sh once to see the train step's fraction of the FMA peak)"
+fi
 rm -f "$log"

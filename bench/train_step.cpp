@@ -33,6 +33,24 @@ const Workload kWorkloads[] = {
     {"M", {.vocab_size = 50257, .context_length = 1024, .n_layer = 12, .n_head = 12, .n_embd = 768}, 4, 64},
 };
 
+// The matrix-product flops of one train step, counted from the config: a linear layer's
+// forward is 2 * rows * in * out (rows = batch * seq), four per block (QKV C -> 3C, attention
+// projection C -> C, MLP C -> 4C and 4C -> C) plus the LM head (C -> vocab); attention's
+// Q K^T and its product with V are 2 * B * H * T * T * D each (D = C / H), counting the full
+// T x T although the causal mask leaves half of it unused. The backward is counted as twice the
+// forward (each product's gradient is two products, one per operand). Elementwise work, layer
+// norms, softmax and AdamW are left out: a small fraction of the flops, not of the time.
+double train_step_flops(const Workload& w) {
+  const double rows = static_cast<double>(w.batch * w.seq), width = static_cast<double>(w.config.n_embd);
+  const double seq = static_cast<double>(w.seq);
+  const double linears = 2 * rows * width * (3 * width + width + 4 * width + 4 * width);
+  const double heads = static_cast<double>(w.config.n_head), head_dim = width / heads;
+  const double attention = 2 * (2 * static_cast<double>(w.batch) * heads * seq * seq * head_dim);  // Q K^T, P V
+  const double lm_head = 2 * rows * width * static_cast<double>(w.config.vocab_size);
+  const double forward = static_cast<double>(w.config.n_layer) * (linears + attention) + lm_head;
+  return 3 * forward;  // forward + backward (2x forward)
+}
+
 void run(const Workload& w, int warmup, int reps, chord::Device device, bool breakdown) {
   using namespace chord;
   nn::GPT<float> model(w.config, 1337);
@@ -75,6 +93,9 @@ void run(const Workload& w, int warmup, int reps, chord::Device device, bool bre
   }
   bench::print_result(std::string("train_step_") + w.name + (device.is_cuda() ? "_cuda" : ""), t, tokens_per_step,
                       "tokens_per_s");
+  // For bench/run_train_step.sh: the step's GFLOP/s and its fraction of the FMA peak.
+  std::printf("RESULT train_step_%s_flops gflop=%.3f\n", w.name, train_step_flops(w) / 1e9);
+  std::fflush(stdout);
 }
 
 }  // namespace
