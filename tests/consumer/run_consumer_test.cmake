@@ -68,7 +68,9 @@ file(REMOVE_RECURSE "${WORK_DIR}/build-no-build-type")
 
 # The real build: Release, as the README tells users to build.
 run_step("configure" "${CMAKE_COMMAND}" ${configure_args} -B "${WORK_DIR}/build" -DCMAKE_BUILD_TYPE=Release)
-run_step("build" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
+# In parallel: with add_subdirectory the build compiles the compiled mode's library too.
+cmake_host_system_information(RESULT _cores QUERY NUMBER_OF_LOGICAL_CORES)
+run_step("build" "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --parallel ${_cores})
 run_step("run (header-only)" "${WORK_DIR}/build/chord_consumer")
 if(NOT CHORD_CONSUMER_COMPILED)
   message(STATUS "consumer (${CHORD_CONSUMER_MODE}): passed (header-only; chord was built without the compiled mode)")
