@@ -3,13 +3,19 @@
 # against Eigen/Dense and <cstdio> compiled in the same run (the machines are shared and noisy:
 # read the ratios).
 #
-#   bash bench/run_compile_time.sh [--rounds 3] [--cxx g++] [--flags "-O2"]
+#   bash bench/run_compile_time.sh [--rounds 3] [--cxx g++] [--flags "-O2"] [--breakdown]
+#
+# --breakdown times, instead, where a header-only file's time goes (compile only, no link):
+# the topic headers with an empty main, the hello world parsed only (-fsyntax-only), one
+# elementwise product, one matmul, and the same matmul with only the portable kernels
+# (CHORD_NO_X86_SIMD).
 #
 # First it compiles the compiled mode's library once (src/compiled/*.cpp, the same compiler and
 # flags; the time is printed). Then each program is compiled and linked (CXX -std=c++20 FLAGS
 # -fopenmp, one job at a time) ROUNDS times, interleaved: header-only, and with -DCHORD_COMPILED
-# linked to the library's objects. The table gives the median seconds and the ratio to
-# Eigen/Dense's. The programs are the README's own code blocks, so the figures are what a reader
+# linked to the library's objects. The table gives the median CPU seconds (user + system: a
+# compile runs on one core, so on a quiet machine that is its wall time, and on a shared one it
+# leaves out what other programs took) and the ratio to Eigen/Dense's. The programs are the README's own code blocks, so the figures are what a reader
 # of the README waits:
 #   hello world, <chord/tensor.hpp>   the README's "Autograd in 15 lines"
 #   hello world, <chord/chord.hpp>    the same program including everything
@@ -22,13 +28,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-rounds=3 cxx=${CXX:-g++} flags="-O2"
+rounds=3 cxx=${CXX:-g++} flags="-O2" breakdown=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds="$2"; shift 2 ;;
     --cxx) cxx="$2"; shift 2 ;;
     --flags) flags="$2"; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--cxx COMPILER] [--flags \"-O2\"]" >&2; exit 2 ;;
+    --breakdown) breakdown=1; shift ;;
+    *) echo "usage: $0 [--rounds N] [--cxx COMPILER] [--flags \"-O2\"] [--breakdown]" >&2; exit 2 ;;
   esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "run_compile_time: --rounds needs a positive integer, got '$rounds'" >&2; exit 2; }
@@ -65,6 +72,56 @@ compile() {  # compile OUTPUT SOURCES... [extra flags]: one program, compiled an
     -isystem "${STB_INCLUDE:-/usr/include/stb}" "$@"
 }
 seconds_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+# cpu_seconds COMMAND...: runs it and prints the CPU time it took, user + system, in seconds. A
+# compile runs on one core, so on a quiet machine this is its wall time; on a shared one it
+# leaves out the time other programs took the core.
+cpu_seconds() {
+  local TIMEFORMAT='%3U %3S' spent
+  if ! spent=$({ time "$@" >"$work/last.log" 2>&1; } 2>&1); then
+    echo "run_compile_time: this failed: $*" >&2
+    cat "$work/last.log" >&2
+    return 1
+  fi
+  awk '{ printf "%.2f", $1 + $2 }' <<<"$spent"
+}
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if ((breakdown)); then
+  printf '#include <chord/tensor.hpp>\nint main() {}\n' >"$work/empty_tensor.cpp"
+  printf '#include <chord/chord.hpp>\nint main() {}\n' >"$work/empty_chord.cpp"
+  printf '#include <chord/tensor.hpp>\nint main() {\n  auto x = chord::Tensor<float>::ones({2, 3});\n  return (x * x).numel() == 6 ? 0 : 1;\n}\n' \
+    >"$work/elementwise.cpp"
+  printf '#include <chord/tensor.hpp>\nint main() {\n  auto x = chord::Tensor<float>::ones({2, 3});\n  return chord::matmul(x, x.t()).numel() == 4 ? 0 : 1;\n}\n' \
+    >"$work/matmul.cpp"
+  cases=(empty_tensor empty_chord hello_parse elementwise matmul matmul_portable)
+  declare -A what=(
+    [empty_tensor]='`<chord/tensor.hpp>`, empty main' [empty_chord]='`<chord/chord.hpp>`, empty main'
+    [hello_parse]='hello world, `<chord/tensor.hpp>`, `-fsyntax-only` (parsed and instantiated, no code)'
+    [elementwise]='`ones` and `x * x`' [matmul]='`ones` and `matmul(x, x.t())`'
+    [matmul_portable]='the same, `-DCHORD_NO_X86_SIMD` (portable kernels only)')
+  declare -A args=(
+    [empty_tensor]="-c $work/empty_tensor.cpp -o $work/o.o" [empty_chord]="-c $work/empty_chord.cpp -o $work/o.o"
+    [hello_parse]="-fsyntax-only $work/hello_tensor.cpp" [elementwise]="-c $work/elementwise.cpp -o $work/o.o"
+    [matmul]="-c $work/matmul.cpp -o $work/o.o" [matmul_portable]="-DCHORD_NO_X86_SIMD -c $work/matmul.cpp -o $work/o.o")
+  declare -A took
+  for ((r = 1; r <= rounds; r++)); do
+    for c in "${cases[@]}"; do
+      read -r -a case_args <<<"${args[$c]}"
+      took[$c]+="$(cpu_seconds compile "${case_args[@]}") "
+      last=${took[$c]% }; echo "round $r: $c ${last##* } s" >&2
+    done
+  done
+  echo
+  echo "Where a header-only file's time goes: \`$cxx -std=c++20 $flags -fopenmp\`, compile only, CPU seconds (user + system), median of $rounds."
+  echo
+  echo "| program | s | per round |"
+  echo "| --- | --: | --- |"
+  for c in "${cases[@]}"; do
+    printf '| %s | %.2f | %s |\n' "${what[$c]}" "$(median "${took[$c]}")" "${took[$c]% }"
+  done
+  exit 0
+fi
 
 # The compiled mode's library, once.
 mkdir -p "$work/lib"
@@ -78,25 +135,20 @@ echo "the compiled mode's library ($(ls "$root"/src/compiled/*.cpp | wc -l) file
 chord_programs=(hello_tensor hello_chord gpt post_training)
 for ((r = 1; r <= rounds; r++)); do
   for p in "${programs[@]}"; do
-    start=$(date +%s.%N)
-    compile "$work/$p.cpp" -o "$work/$p"
-    times[$p]+="$(seconds_since "$start") "
-    echo "round $r: $p ${times[$p]##* }" | sed 's/ $//' >&2
+    times[$p]+="$(cpu_seconds compile "$work/$p.cpp" -o "$work/$p") "
+    last=${times[$p]% }; echo "round $r: $p ${last##* } s" >&2
     if [[ " ${chord_programs[*]} " == *" $p "* ]]; then
-      start=$(date +%s.%N)
-      compile -DCHORD_COMPILED "$work/$p.cpp" "$work"/lib/*.o -o "$work/$p-compiled"
-      times[$p-compiled]+="$(seconds_since "$start") "
-      echo "round $r: $p (compiled mode) ${times[$p-compiled]##* }" | sed 's/ $//' >&2
+      times[$p-compiled]+="$(cpu_seconds compile -DCHORD_COMPILED "$work/$p.cpp" "$work"/lib/*.o -o "$work/$p-compiled") "
+      last=${times[$p-compiled]% }; echo "round $r: $p (compiled mode) ${last##* } s" >&2
     fi
   done
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 eigen=$(median "${times[eigen_dense]}")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || echo unknown)
 echo
-echo "Compile + link, \`$cxx -std=c++20 $flags -fopenmp\`, median of $rounds ($("$cxx" --version | head -1); $cpu, $(nproc) cores)."
+echo "Compile + link, \`$cxx -std=c++20 $flags -fopenmp\`, CPU seconds (user + system), median of $rounds ($("$cxx" --version | head -1); $cpu, $(nproc) cores)."
 echo "The compiled mode's library took $library_seconds s to build, once."
 echo
 echo "| program | header-only s | x Eigen/Dense | compiled mode s | x Eigen/Dense | per round (header-only; compiled) |"

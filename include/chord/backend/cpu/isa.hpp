@@ -7,13 +7,20 @@
 // after active_isa() says the CPU (and the OS) supports those instructions.
 // Everywhere else, and on compilers or CPUs without them, the portable code runs.
 //
+// Defining CHORD_NO_X86_SIMD before including chord compiles the portable kernels only (the
+// AVX2 and AVX-512 ones are not compiled at all): a file that multiplies matrices then compiles
+// about 3 s faster (bench/README.md, "Compile time") and runs its products several times slower.
+// Define it for the whole program (a compile definition of the target), never in some files
+// only: the inline functions that choose the kernels must be the same in every file. Not with
+// chord::compiled, whose library was compiled with the SIMD kernels.
+//
 // set_isa_limit() lowers the ISA the kernels may use: tests compare the AVX
 // paths with the portable one through it. Results are bit-identical for any
 // thread count at a given ISA; two ISAs give results that differ in rounding.
 
 #include <atomic>
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CHORD_NO_X86_SIMD)
 #define CHORD_X86_SIMD 1
 #define CHORD_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define CHORD_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
