@@ -58,10 +58,7 @@ double max_abs(const Tensor<T>& a) {
   return m;
 }
 
-struct ThreadCount {  // restores the thread count when a test ends
-  int saved = cpu::num_threads();
-  ~ThreadCount() { cpu::set_num_threads(saved); }
-};
+using chord::testing::ThreadCount;
 
 template <class T>
 bool bit_identical(const Tensor<T>& a, const Tensor<T>& b) {

@@ -22,10 +22,7 @@ using namespace chord;
 
 namespace {
 
-struct ThreadCount {  // restores the thread count when a test ends
-  int saved = cpu::num_threads();
-  ~ThreadCount() { cpu::set_num_threads(saved); }
-};
+using chord::testing::ThreadCount;
 
 // The ISAs to test (test_util.hpp).
 std::vector<cpu::Isa> isas() { return chord::testing::testable_isas(); }
@@ -43,30 +40,25 @@ const char* name_of(Layout l) {
   }
 }
 
-// A [rows, cols] matrix with `layout`, its values random normal; unused buffer slots
-// hold a sentinel that a kernel reading out of bounds would turn into a wrong result.
-template <class T>
-struct Matrix {
-  int64_t rows, cols, rs, cs;
-  std::vector<T> buf;
-  Matrix(int64_t r, int64_t c, Layout layout, std::mt19937& gen, bool fill = true) : rows(r), cols(c) {
-    const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
-    switch (layout) {
-      case Layout::RowMajor: rs = C, cs = 1; break;
-      case Layout::ColMajor: rs = 1, cs = R; break;
-      case Layout::PaddedRows: rs = C + 3, cs = 1; break;
-      case Layout::PaddedCols: rs = 1, cs = R + 5; break;
-      case Layout::Step2: rs = 2 * C + 1, cs = 2; break;
-      default: rs = 2, cs = 2 * R + 1; break;
-    }
-    buf.assign(static_cast<std::size_t>((R - 1) * rs + (C - 1) * cs + 1), T(1e30));
-    std::normal_distribution<double> nd(0.0, 1.0);
-    if (fill)
-      for (int64_t i = 0; i < r; ++i)
-        for (int64_t j = 0; j < c; ++j) at(i, j) = static_cast<T>(nd(gen));
+// Where element (i, j) of a [r, c] matrix with `layout` lies: i * row + j * col.
+chord::testing::Strides strides_of(Layout layout, int64_t r, int64_t c) {
+  const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
+  switch (layout) {
+    case Layout::RowMajor: return {C, 1};
+    case Layout::ColMajor: return {1, R};
+    case Layout::PaddedRows: return {C + 3, 1};
+    case Layout::PaddedCols: return {1, R + 5};
+    case Layout::Step2: return {2 * C + 1, 2};
+    default: return {2, 2 * R + 1};
   }
-  T& at(int64_t i, int64_t j) { return buf[i * rs + j * cs]; }
-  T at(int64_t i, int64_t j) const { return buf[i * rs + j * cs]; }
+}
+
+// A [rows, cols] matrix with `layout`, its values random normal (when `fill`); the unused
+// buffer slots hold a sentinel (testing::StridedMatrix).
+template <class T>
+struct Matrix : chord::testing::StridedMatrix<T> {
+  Matrix(int64_t r, int64_t c, Layout layout, std::mt19937& gen, bool fill = true)
+      : chord::testing::StridedMatrix<T>(r, c, strides_of(layout, r, c), gen, fill) {}
 };
 
 // Checks cpu::gemm against a double-precision triple loop, with the rounding bound

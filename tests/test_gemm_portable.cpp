@@ -18,14 +18,13 @@
 #include <chord/backend/cpu/isa.hpp>
 #include <chord/backend/cpu/parallel.hpp>
 
+#include "test_util.hpp"
+
 using namespace chord;
 
 namespace {
 
-struct ThreadCount {  // restores the thread count when a test ends
-  int saved = cpu::num_threads();
-  ~ThreadCount() { cpu::set_num_threads(saved); }
-};
+using chord::testing::ThreadCount;
 
 // How a [rows, cols] operand lies in its buffer: row-major, transposed (column-major),
 // step-2 slices of a bigger row-major or column-major matrix.
@@ -40,26 +39,22 @@ const char* name_of(Layout l) {
   }
 }
 
-// A [rows, cols] operand; the slots it does not use hold a sentinel.
-template <class T>
-struct Matrix {
-  int64_t rows, cols, rs, cs;
-  std::vector<T> buf;
-  Matrix(int64_t r, int64_t c, Layout layout, std::mt19937& gen) : rows(r), cols(c) {
-    const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
-    switch (layout) {
-      case Layout::RowMajor: rs = C, cs = 1; break;
-      case Layout::Transposed: rs = 1, cs = R; break;
-      case Layout::Step2: rs = 2 * (2 * C + 1), cs = 2; break;  // x[::2, ::2] of a [2R, 2C + 1] matrix
-      default: rs = 2, cs = 2 * (2 * R + 3); break;
-    }
-    buf.assign(static_cast<std::size_t>((R - 1) * rs + (C - 1) * cs + 1), T(1e30));
-    std::normal_distribution<double> nd(0.0, 1.0);
-    for (int64_t i = 0; i < r; ++i)
-      for (int64_t j = 0; j < c; ++j) at(i, j) = static_cast<T>(nd(gen));
+// Where element (i, j) of a [r, c] operand with `layout` lies: i * row + j * col.
+chord::testing::Strides strides_of(Layout layout, int64_t r, int64_t c) {
+  const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
+  switch (layout) {
+    case Layout::RowMajor: return {C, 1};
+    case Layout::Transposed: return {1, R};
+    case Layout::Step2: return {2 * (2 * C + 1), 2};  // x[::2, ::2] of a [2R, 2C + 1] matrix
+    default: return {2, 2 * (2 * R + 3)};
   }
-  T& at(int64_t i, int64_t j) { return buf[i * rs + j * cs]; }
-  T at(int64_t i, int64_t j) const { return buf[i * rs + j * cs]; }
+}
+
+// A [rows, cols] operand, random normal; the slots it does not use hold a sentinel.
+template <class T>
+struct Matrix : chord::testing::StridedMatrix<T> {
+  Matrix(int64_t r, int64_t c, Layout layout, std::mt19937& gen)
+      : chord::testing::StridedMatrix<T>(r, c, strides_of(layout, r, c), gen) {}
 };
 
 // C = bias + alpha A B (+ C0 when accumulating) against a float64 triple loop, within

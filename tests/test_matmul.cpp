@@ -33,10 +33,7 @@ std::vector<double> as_double(const Tensor<T>& t) {
   return {v.begin(), v.end()};
 }
 
-struct ThreadCount {  // restores the thread count when a test ends
-  int saved = cpu::num_threads();
-  ~ThreadCount() { cpu::set_num_threads(saved); }
-};
+using chord::testing::ThreadCount;
 
 }  // namespace
 

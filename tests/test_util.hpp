@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <chord/chord.hpp>
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -93,5 +95,34 @@ inline std::vector<cpu::Isa> testable_isas() {
   report_unchecked_isas();
   return v;
 }
+
+// Restores the CPU thread count when a test ends.
+struct ThreadCount {
+  int saved = cpu::num_threads();
+  ~ThreadCount() { cpu::set_num_threads(saved); }
+};
+
+// A [rows, cols] matrix at strides (rs, cs) in its own buffer, for the GEMM kernels' tests: its
+// values random normal (when `fill`), every buffer slot it does not use a sentinel (1e30) that a
+// kernel reading out of bounds would turn into a wrong result.
+struct Strides {
+  int64_t row, col;
+};
+template <class T>
+struct StridedMatrix {
+  int64_t rows, cols, rs, cs;
+  std::vector<T> buf;
+  StridedMatrix(int64_t r, int64_t c, Strides strides, std::mt19937& gen, bool fill = true)
+      : rows(r), cols(c), rs(strides.row), cs(strides.col) {
+    const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
+    buf.assign(static_cast<std::size_t>((R - 1) * rs + (C - 1) * cs + 1), T(1e30));
+    std::normal_distribution<double> nd(0.0, 1.0);
+    if (fill)
+      for (int64_t i = 0; i < r; ++i)
+        for (int64_t j = 0; j < c; ++j) at(i, j) = static_cast<T>(nd(gen));
+  }
+  T& at(int64_t i, int64_t j) { return buf[i * rs + j * cs]; }
+  T at(int64_t i, int64_t j) const { return buf[i * rs + j * cs]; }
+};
 
 }  // namespace chord::testing
