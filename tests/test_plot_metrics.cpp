@@ -1,8 +1,11 @@
 // What a person looks at: PNG line plots (pixels where the data say), metric
 // logs (JSONL + CSV, resume), Markdown tables, the progress line.
 
-// This file compiles the PNG encoder (io/png.hpp) for the whole test executable.
+// This file compiles the PNG encoder (io/png.hpp) for the whole test executable; in the compiled
+// mode (the CTest test compiled_mode_tests) the library chord::compiled holds it.
+#ifndef CHORD_COMPILED
 #define CHORD_IMPLEMENTATION
+#endif
 
 #include <cstdio>
 #include <filesystem>

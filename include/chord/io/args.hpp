@@ -24,12 +24,9 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <functional>
 #include <limits>
-#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -39,6 +36,7 @@
 #include <vector>
 
 #include "chord/core/error.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::io {
 
@@ -55,10 +53,7 @@ class ArgParser {
       : program_(std::move(program)), description_(std::move(description)) {}
 
   // --name (no value): sets `target` to true.
-  ArgParser& flag(const std::string& name, bool& target, std::string help) {
-    add(name, std::move(help), "", "", /*takes_value=*/false, [&target](const std::string&) { target = true; });
-    return *this;
-  }
+  ArgParser& flag(const std::string& name, bool& target, std::string help);
 
   // --name VALUE for a string, an integer or a floating-point variable.
   template <class T>
@@ -73,22 +68,7 @@ class ArgParser {
 
   // --name VALUE where VALUE must be one of `choices`.
   ArgParser& choice(const std::string& name, std::string& target, std::vector<std::string> choices,
-                    std::string help) {
-    std::string metavar;
-    for (const auto& c : choices) metavar += (metavar.empty() ? "" : "|") + c;
-    add(name, std::move(help), metavar, target, /*takes_value=*/true,
-        [&target, name, choices](const std::string& text) {
-          for (const auto& c : choices)
-            if (text == c) {
-              target = text;
-              return;
-            }
-          std::string list;
-          for (const auto& c : choices) list += (list.empty() ? "'" : ", '") + c + "'";
-          fail("arguments", name, " must be one of ", list, ", got '", text, "'");
-        });
-    return *this;
-  }
+                    std::string help);
 
   // Usage text for extra lines after the options (examples, notes).
   ArgParser& epilog(std::string text) {
@@ -98,70 +78,14 @@ class ArgParser {
 
   // Parses args (without the program name). Returns false when --help was given (the caller
   // prints help()). Throws chord::Error for an unknown option, a missing or bad value.
-  bool parse(const std::vector<std::string>& args) {
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string& arg = args[i];
-      if (arg == "--help" || arg == "-h") return false;
-      std::string name = arg, value;
-      bool inline_value = false;
-      if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-        name = arg.substr(0, eq);  // --steps=10
-        value = arg.substr(eq + 1);
-        inline_value = true;
-      }
-      const Option* opt = find(name);
-      if (!opt) fail("arguments", "unknown option '", arg, "'");
-      if (!opt->takes_value) {
-        check(!inline_value, "arguments", name, " takes no value");
-        opt->apply("");
-        continue;
-      }
-      if (!inline_value) {
-        check(i + 1 < args.size(), "arguments", name, " needs a value (", opt->metavar, ")");
-        value = args[++i];
-      }
-      opt->apply(value);
-    }
-    return true;
-  }
+  bool parse(const std::vector<std::string>& args);
 
   // For main(): parses argv; prints the help and exits 0 on --help; prints the error and
   // exits 2 on a bad command line.
-  void parse_or_exit(int argc, char** argv) {
-    std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
-    try {
-      if (!parse(args)) {
-        std::fputs(help().c_str(), stdout);
-        std::exit(0);
-      }
-    } catch (const Error& e) {
-      std::fprintf(stderr, "%s: %s\n(try '%s --help')\n", program_.c_str(), e.what(), program_.c_str());
-      std::exit(2);
-    }
-  }
+  void parse_or_exit(int argc, char** argv);
 
   // The --help text: usage, description, one line per option with its default.
-  std::string help() const {
-    std::ostringstream os;
-    os << "usage: " << program_ << " [options]\n\n" << description_ << "\n\noptions:\n";
-    std::size_t width = 0;
-    std::vector<std::string> heads;
-    for (const Option& o : options_) {
-      heads.push_back("  " + o.name + (o.metavar.empty() ? "" : " " + o.metavar));
-      width = std::max(width, heads.back().size());
-    }
-    heads.push_back("  -h, --help");
-    width = std::max(width, heads.back().size());
-    for (std::size_t i = 0; i < options_.size(); ++i) {
-      const Option& o = options_[i];
-      os << heads[i] << std::string(width - heads[i].size() + 2, ' ') << o.help;
-      if (o.takes_value && !o.shown_default.empty()) os << " (default: " << o.shown_default << ")";
-      os << "\n";
-    }
-    os << heads.back() << std::string(width - heads.back().size() + 2, ' ') << "print this help and exit\n";
-    if (!epilog_.empty()) os << "\n" << epilog_ << (epilog_.back() == '\n' ? "" : "\n");
-    return os.str();
-  }
+  std::string help() const;
 
  private:
   struct Option {
@@ -171,19 +95,9 @@ class ArgParser {
   };
 
   void add(const std::string& name, std::string help, std::string metavar, std::string shown_default,
-           bool takes_value, std::function<void(const std::string&)> apply) {
-    check(name.size() > 2 && name.rfind("--", 0) == 0, "ArgParser", "option names start with '--', got '", name,
-          "'");
-    check(find(name) == nullptr, "ArgParser", "option ", name, " is declared twice");
-    options_.push_back({name, std::move(help), std::move(metavar), std::move(shown_default), takes_value,
-                        std::move(apply)});
-  }
+           bool takes_value, std::function<void(const std::string&)> apply);
 
-  const Option* find(const std::string& name) const {
-    for (const Option& o : options_)
-      if (o.name == name) return &o;
-    return nullptr;
-  }
+  const Option* find(const std::string& name) const;
 
   template <class T>
   static std::string default_metavar() {
@@ -203,18 +117,9 @@ class ArgParser {
   }
 
   // 10000000 rather than 1e+07.
-  static std::string number_text(double x) {
-    std::ostringstream os;
-    if (x == std::floor(x) && std::abs(x) < 1e15) os << static_cast<long long>(x);
-    else os << x;
-    return os.str();
-  }
+  static std::string number_text(double x);
 
-  static std::string range_text(const ArgSpec& spec) {
-    if (spec.min && spec.max) return ", " + number_text(*spec.min) + " to " + number_text(*spec.max);
-    if (spec.min) return ", at least " + number_text(*spec.min);
-    return ", at most " + number_text(*spec.max);
-  }
+  static std::string range_text(const ArgSpec& spec);
 
   // The strict conversion of one value; the whole text must be the number.
   template <class T>
@@ -247,10 +152,7 @@ class ArgParser {
     }
   }
 
-  static void check_range(const std::string& name, double value, const std::string& text, const ArgSpec& spec) {
-    if ((spec.min && value < *spec.min) || (spec.max && value > *spec.max))
-      fail("arguments", name, " must be", range_text(spec).substr(1), ", got '", text, "'");
-  }
+  static void check_range(const std::string& name, double value, const std::string& text, const ArgSpec& spec);
 
   std::string program_, description_, epilog_;
   std::vector<Option> options_;
@@ -258,7 +160,139 @@ class ArgParser {
 
 // Runs body() and returns its exit status; any exception becomes one line on stderr and
 // status 1 (chord::Error's message names the operation; others are prefixed by their kind).
-inline int run_main(const std::function<int()>& body) {
+int run_main(const std::function<int()>& body);
+
+}  // namespace chord::io
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <new>
+
+namespace chord::io {
+
+CHORD_INLINE ArgParser& ArgParser::flag(const std::string& name, bool& target, std::string help) {
+  add(name, std::move(help), "", "", /*takes_value=*/false, [&target](const std::string&) { target = true; });
+  return *this;
+}
+
+CHORD_INLINE ArgParser& ArgParser::choice(const std::string& name, std::string& target,
+                                          std::vector<std::string> choices, std::string help) {
+  std::string metavar;
+  for (const auto& c : choices) metavar += (metavar.empty() ? "" : "|") + c;
+  add(name, std::move(help), metavar, target, /*takes_value=*/true,
+      [&target, name, choices](const std::string& text) {
+        for (const auto& c : choices)
+          if (text == c) {
+            target = text;
+            return;
+          }
+        std::string list;
+        for (const auto& c : choices) list += (list.empty() ? "'" : ", '") + c + "'";
+        fail("arguments", name, " must be one of ", list, ", got '", text, "'");
+      });
+  return *this;
+}
+
+CHORD_INLINE bool ArgParser::parse(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") return false;
+    std::string name = arg, value;
+    bool inline_value = false;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);  // --steps=10
+      value = arg.substr(eq + 1);
+      inline_value = true;
+    }
+    const Option* opt = find(name);
+    if (!opt) fail("arguments", "unknown option '", arg, "'");
+    if (!opt->takes_value) {
+      check(!inline_value, "arguments", name, " takes no value");
+      opt->apply("");
+      continue;
+    }
+    if (!inline_value) {
+      check(i + 1 < args.size(), "arguments", name, " needs a value (", opt->metavar, ")");
+      value = args[++i];
+    }
+    opt->apply(value);
+  }
+  return true;
+}
+
+CHORD_INLINE void ArgParser::parse_or_exit(int argc, char** argv) {
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  try {
+    if (!parse(args)) {
+      std::fputs(help().c_str(), stdout);
+      std::exit(0);
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s: %s\n(try '%s --help')\n", program_.c_str(), e.what(), program_.c_str());
+    std::exit(2);
+  }
+}
+
+CHORD_INLINE std::string ArgParser::help() const {
+  std::ostringstream os;
+  os << "usage: " << program_ << " [options]\n\n" << description_ << "\n\noptions:\n";
+  std::size_t width = 0;
+  std::vector<std::string> heads;
+  for (const Option& o : options_) {
+    heads.push_back("  " + o.name + (o.metavar.empty() ? "" : " " + o.metavar));
+    width = std::max(width, heads.back().size());
+  }
+  heads.push_back("  -h, --help");
+  width = std::max(width, heads.back().size());
+  for (std::size_t i = 0; i < options_.size(); ++i) {
+    const Option& o = options_[i];
+    os << heads[i] << std::string(width - heads[i].size() + 2, ' ') << o.help;
+    if (o.takes_value && !o.shown_default.empty()) os << " (default: " << o.shown_default << ")";
+    os << "\n";
+  }
+  os << heads.back() << std::string(width - heads.back().size() + 2, ' ') << "print this help and exit\n";
+  if (!epilog_.empty()) os << "\n" << epilog_ << (epilog_.back() == '\n' ? "" : "\n");
+  return os.str();
+}
+
+CHORD_INLINE void ArgParser::add(const std::string& name, std::string help, std::string metavar,
+                                 std::string shown_default, bool takes_value,
+                                 std::function<void(const std::string&)> apply) {
+  check(name.size() > 2 && name.rfind("--", 0) == 0, "ArgParser", "option names start with '--', got '", name,
+        "'");
+  check(find(name) == nullptr, "ArgParser", "option ", name, " is declared twice");
+  options_.push_back({name, std::move(help), std::move(metavar), std::move(shown_default), takes_value,
+                      std::move(apply)});
+}
+
+CHORD_INLINE const ArgParser::Option* ArgParser::find(const std::string& name) const {
+  for (const Option& o : options_)
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+CHORD_INLINE std::string ArgParser::number_text(double x) {
+  std::ostringstream os;
+  if (x == std::floor(x) && std::abs(x) < 1e15) os << static_cast<long long>(x);
+  else os << x;
+  return os.str();
+}
+
+CHORD_INLINE std::string ArgParser::range_text(const ArgSpec& spec) {
+  if (spec.min && spec.max) return ", " + number_text(*spec.min) + " to " + number_text(*spec.max);
+  if (spec.min) return ", at least " + number_text(*spec.min);
+  return ", at most " + number_text(*spec.max);
+}
+
+CHORD_INLINE void ArgParser::check_range(const std::string& name, double value, const std::string& text,
+                                         const ArgSpec& spec) {
+  if ((spec.min && value < *spec.min) || (spec.max && value > *spec.max))
+    fail("arguments", name, " must be", range_text(spec).substr(1), ", got '", text, "'");
+}
+
+CHORD_INLINE int run_main(const std::function<int()>& body) {
   try {
     return body();
   } catch (const Error& e) {
@@ -274,3 +308,4 @@ inline int run_main(const std::function<int()>& body) {
 }
 
 }  // namespace chord::io
+#endif  // CHORD_DEFINES_NON_TEMPLATES

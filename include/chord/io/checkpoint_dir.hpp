@@ -17,13 +17,56 @@
 //                                  {{"step", io::Json(step)}});
 //   io::CompleteCheckpoint c = io::find_complete_checkpoint("run/checkpoint");  // c.dir, c.manifest
 
-#include <algorithm>
-#include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+
+#include "chord/core/non_templates.hpp"
+#include "chord/io/json.hpp"
+
+namespace chord::io {
+
+inline constexpr const char* kManifestName = "manifest.json";
+
+// FNV-1a, 64 bits, as 16 hex digits: a checksum against torn and mixed files (not an attacker).
+std::string fnv1a64_hex(std::string_view bytes);
+
+namespace checkpoint_dir_detail {
+
+namespace fs = std::filesystem;
+
+// The manifest of the files in `dir` (every regular file but the manifest), with `fields` added.
+Json manifest_of(const fs::path& dir, const Json::Object& fields);
+
+// Why `dir` is not a complete checkpoint, or nullopt when its manifest checks out.
+std::optional<std::string> why_incomplete(const fs::path& dir, Json* manifest_out);
+
+}  // namespace checkpoint_dir_detail
+
+// Builds a checkpoint in a fresh temporary directory (write_files(tmp_dir) writes its files), seals
+// it with a manifest holding `fields` and every file's size and checksum, and publishes it as `dir`
+// (see the top of this file). A failure leaves `dir` as it was.
+void write_checkpoint_directory(const std::string& dir, const std::function<void(const std::string&)>& write_files,
+                                const Json::Object& fields = {});
+
+struct CompleteCheckpoint {
+  std::string dir;  // `dir`, or `dir.previous` when `dir` is incomplete or missing
+  Json manifest;    // its manifest (the fields given to write_checkpoint_directory, and "files")
+  std::string note; // why `dir` was passed over for `dir.previous` ("" when it was not)
+};
+
+// The complete checkpoint at `dir` (its manifest verified file by file), else the one at
+// `dir.previous`; a chord::Error saying why `dir` is not complete when neither is.
+CompleteCheckpoint find_complete_checkpoint(const std::string& dir);
+
+}  // namespace chord::io
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -32,14 +75,10 @@
 
 #include "chord/core/error.hpp"
 #include "chord/io/atomic_file.hpp"
-#include "chord/io/json.hpp"
 
 namespace chord::io {
 
-inline constexpr const char* kManifestName = "manifest.json";
-
-// FNV-1a, 64 bits, as 16 hex digits: a checksum against torn and mixed files (not an attacker).
-inline std::string fnv1a64_hex(std::string_view bytes) {
+CHORD_INLINE std::string fnv1a64_hex(std::string_view bytes) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char c : bytes) {
     h ^= c;
@@ -52,10 +91,7 @@ inline std::string fnv1a64_hex(std::string_view bytes) {
 
 namespace checkpoint_dir_detail {
 
-namespace fs = std::filesystem;
-
-// The manifest of the files in `dir` (every regular file but the manifest), with `fields` added.
-inline Json manifest_of(const fs::path& dir, const Json::Object& fields) {
+CHORD_INLINE Json manifest_of(const fs::path& dir, const Json::Object& fields) {
   Json::Object files;
   std::vector<fs::path> paths;
   for (const auto& entry : fs::directory_iterator(dir))
@@ -72,8 +108,7 @@ inline Json manifest_of(const fs::path& dir, const Json::Object& fields) {
   return Json(std::move(out));
 }
 
-// Why `dir` is not a complete checkpoint, or nullopt when its manifest checks out.
-inline std::optional<std::string> why_incomplete(const fs::path& dir, Json* manifest_out) {
+CHORD_INLINE std::optional<std::string> why_incomplete(const fs::path& dir, Json* manifest_out) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return "'" + dir.string() + "' is not a directory";
   const fs::path manifest_path = dir / kManifestName;
@@ -103,11 +138,9 @@ inline std::optional<std::string> why_incomplete(const fs::path& dir, Json* mani
 
 }  // namespace checkpoint_dir_detail
 
-// Builds a checkpoint in a fresh temporary directory (write_files(tmp_dir) writes its files), seals
-// it with a manifest holding `fields` and every file's size and checksum, and publishes it as `dir`
-// (see the top of this file). A failure leaves `dir` as it was.
-inline void write_checkpoint_directory(const std::string& dir, const std::function<void(const std::string&)>& write_files,
-                                       const Json::Object& fields = {}) {
+CHORD_INLINE void write_checkpoint_directory(const std::string& dir,
+                                             const std::function<void(const std::string&)>& write_files,
+                                             const Json::Object& fields) {
   namespace fs = std::filesystem;
   namespace d = checkpoint_dir_detail;
   check(!dir.empty(), "write_checkpoint_directory", "the checkpoint directory name is empty");
@@ -134,15 +167,7 @@ inline void write_checkpoint_directory(const std::string& dir, const std::functi
   fs::remove_all(previous, ec);
 }
 
-struct CompleteCheckpoint {
-  std::string dir;  // `dir`, or `dir.previous` when `dir` is incomplete or missing
-  Json manifest;    // its manifest (the fields given to write_checkpoint_directory, and "files")
-  std::string note; // why `dir` was passed over for `dir.previous` ("" when it was not)
-};
-
-// The complete checkpoint at `dir` (its manifest verified file by file), else the one at
-// `dir.previous`; a chord::Error saying why `dir` is not complete when neither is.
-inline CompleteCheckpoint find_complete_checkpoint(const std::string& dir) {
+CHORD_INLINE CompleteCheckpoint find_complete_checkpoint(const std::string& dir) {
   namespace d = checkpoint_dir_detail;
   const std::filesystem::path target = std::filesystem::path(dir).lexically_normal();
   CompleteCheckpoint out;
@@ -161,3 +186,4 @@ inline CompleteCheckpoint find_complete_checkpoint(const std::string& dir) {
 }
 
 }  // namespace chord::io
+#endif  // CHORD_DEFINES_NON_TEMPLATES

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "chord/core/non_templates.hpp"
+
 namespace chord::io::font {
 
 inline constexpr int kGlyphWidth = 5;   // pixels
@@ -135,17 +137,7 @@ struct Span {
   int width = 0;
 };
 
-inline Span span(char c) {
-  if (c == ' ') return {0, kSpaceWidth};
-  if (c >= '0' && c <= '9') return {0, kGlyphWidth};
-  unsigned mask = 0;
-  for (const std::uint8_t row : glyph(c)) mask |= row;
-  if (mask == 0) return {0, kSpaceWidth};
-  int left = 0, right = kGlyphWidth - 1;
-  while (!(mask & (1u << (kGlyphWidth - 1 - left)))) ++left;
-  while (!(mask & (1u << (kGlyphWidth - 1 - right)))) --right;
-  return {left, right - left + 1};
-}
+Span span(char c);
 
 namespace detail {
 // Calls fn(c) for each character to draw: ASCII bytes as they are, each
@@ -167,14 +159,7 @@ void for_each_char(std::string_view text, Fn&& fn) {
 }  // namespace detail
 
 // Width in font pixels (multiply by the drawing scale) of `text` set on one line.
-inline int text_width(std::string_view text) {
-  int width = 0, count = 0;
-  detail::for_each_char(text, [&](char c) {
-    width += span(c).width;
-    ++count;
-  });
-  return count == 0 ? 0 : width + (count - 1) * kSpacing;
-}
+int text_width(std::string_view text);
 
 // Calls fn(x, y) for every inked pixel of `text`, in font pixels: x from 0 at
 // the left edge of the first glyph, y from 0 at the top of the cap height
@@ -193,3 +178,30 @@ void for_each_pixel(std::string_view text, Fn&& fn) {
 }
 
 }  // namespace chord::io::font
+
+#if CHORD_DEFINES_NON_TEMPLATES
+namespace chord::io::font {
+
+CHORD_INLINE Span span(char c) {
+  if (c == ' ') return {0, kSpaceWidth};
+  if (c >= '0' && c <= '9') return {0, kGlyphWidth};
+  unsigned mask = 0;
+  for (const std::uint8_t row : glyph(c)) mask |= row;
+  if (mask == 0) return {0, kSpaceWidth};
+  int left = 0, right = kGlyphWidth - 1;
+  while (!(mask & (1u << (kGlyphWidth - 1 - left)))) ++left;
+  while (!(mask & (1u << (kGlyphWidth - 1 - right)))) --right;
+  return {left, right - left + 1};
+}
+
+CHORD_INLINE int text_width(std::string_view text) {
+  int width = 0, count = 0;
+  detail::for_each_char(text, [&](char c) {
+    width += span(c).width;
+    ++count;
+  });
+  return count == 0 ? 0 : width + (count - 1) * kSpacing;
+}
+
+}  // namespace chord::io::font
+#endif  // CHORD_DEFINES_NON_TEMPLATES

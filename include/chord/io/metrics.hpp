@@ -33,25 +33,18 @@
 // it atomically and appends from there. Without resume_step, existing files are
 // replaced. Not thread-safe: log from one thread.
 
-#include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "chord/core/error.hpp"
-#include "chord/io/atomic_file.hpp"
+#include "chord/core/non_templates.hpp"
 #include "chord/io/json.hpp"
 
 namespace chord::io {
@@ -69,58 +62,177 @@ struct MetricsTable {
   std::size_t size() const { return steps.size(); }
   bool has(const std::string& name) const { return columns.count(name) != 0; }
 
-  const std::vector<double>& column(const std::string& name) const {
-    const auto it = columns.find(name);
-    if (it == columns.end()) {
-      std::string known;
-      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      fail("metrics", "no column '", name, "' (columns: ", known.empty() ? "none" : known, ")");
-    }
-    return it->second;
-  }
+  const std::vector<double>& column(const std::string& name) const;
 
   // Steps and values of the rows where `name` holds a number (NaN rows left
   // out, so a metric logged every N steps reads as one connected curve).
-  std::pair<std::vector<double>, std::vector<double>> xy(const std::string& name) const {
-    const std::vector<double>& col = column(name);
-    std::pair<std::vector<double>, std::vector<double>> out;
-    for (std::size_t i = 0; i < col.size(); ++i)
-      if (!std::isnan(col[i])) {
-        out.first.push_back(static_cast<double>(steps[i]));
-        out.second.push_back(col[i]);
-      }
-    return out;
-  }
+  std::pair<std::vector<double>, std::vector<double>> xy(const std::string& name) const;
 
   // Adds a row, or joins the last row when it has the same step and none of
   // these names holds a number there yet (see the top of this file).
-  void append(std::int64_t step, const MetricRow& values) {
-    bool join = !steps.empty() && steps.back() == step;
-    for (const auto& [name, v] : values) {
-      (void)v;
-      if (join && has(name) && !std::isnan(columns.at(name).back())) join = false;
-    }
-    if (!join) {
-      steps.push_back(step);
-      for (auto& [name, col] : columns) {
-        (void)name;
-        col.push_back(std::numeric_limits<double>::quiet_NaN());
-      }
-    }
-    for (const auto& [name, v] : values) {
-      auto it = columns.find(name);
-      if (it == columns.end()) {
-        names.push_back(name);
-        it = columns.emplace(name, std::vector<double>(steps.size(), std::numeric_limits<double>::quiet_NaN())).first;
-      }
-      it->second.back() = v;
-    }
-  }
+  void append(std::int64_t step, const MetricRow& values);
 };
 
 namespace detail {
 
-inline void check_metric_row(std::int64_t step, const MetricRow& values, const char* op) {
+void check_metric_row(std::int64_t step, const MetricRow& values, const char* op);
+
+// {"step":12,"a":0.5,"b":null}
+std::string metrics_json_line(std::int64_t step, const MetricRow& values);
+
+// Parses one JSONL line back into (step, values).
+std::pair<std::int64_t, MetricRow> parse_metrics_line(std::string_view line, const std::string& path,
+                                                      std::size_t line_no);
+
+// Calls fn(line, line_no) for each non-blank line of a JSONL text. A last line
+// without its newline that does not parse (a write cut short by a crash) is
+// skipped; any other bad line is an error.
+template <class Fn>
+void for_each_metrics_line(const std::string& text, Fn&& fn) {
+  std::size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    const bool complete = end != std::string::npos;
+    if (!complete) end = text.size();
+    const std::string_view line(text.data() + pos, end - pos);
+    ++line_no;
+    pos = end + 1;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (!complete) {
+      try {
+        (void)Json::parse(line);
+      } catch (const Error&) {
+        return;  // torn last line
+      }
+    }
+    fn(line, line_no);
+  }
+}
+
+// A CSV field: quoted when it holds a comma, quote or line break (RFC 4180).
+std::string csv_field(const std::string& s);
+
+// Shortest text that reads back as the same double; "" for NaN.
+std::string csv_number(double v);
+
+}  // namespace detail
+
+// The CSV text of a table: header "step,<names...>", then one line per row.
+std::string metrics_csv(const MetricsTable& t);
+
+// Reads a JSONL metrics log (as MetricsLogger writes it) into columns.
+MetricsTable read_metrics(const std::string& path);
+
+struct MetricsOptions {
+  std::string csv_path{};                     // "" = the JSONL path with its extension replaced by ".csv"
+  bool write_csv = true;
+  int csv_every = 100;                        // rewrite the CSV every this many log() calls; 0 = only flush/close
+  std::optional<std::int64_t> resume_step{};  // keep an existing log's rows with step <= this, then append
+};
+
+class MetricsLogger {
+ public:
+  explicit MetricsLogger(std::string jsonl_path, MetricsOptions options = {});
+
+  MetricsLogger(const MetricsLogger&) = delete;
+  MetricsLogger& operator=(const MetricsLogger&) = delete;
+  MetricsLogger(MetricsLogger&&) noexcept = default;
+  MetricsLogger& operator=(MetricsLogger&& other) noexcept;
+  ~MetricsLogger() { close_quietly(); }
+
+  // Writes one row: a JSONL line now (flushed), the CSV every csv_every calls.
+  void log(std::int64_t step, const MetricRow& values);
+
+  // Flushes the JSONL and rewrites the CSV.
+  void flush();
+
+  // flush(), then closes the JSONL. Further log() calls are errors; closing twice is fine.
+  void close();
+
+  // Everything logged so far, resumed rows included.
+  const MetricsTable& table() const { return table_; }
+  const std::vector<std::string>& columns() const { return table_.names; }
+  std::size_t rows() const { return table_.size(); }
+  const std::string& jsonl_path() const { return jsonl_path_; }
+  const std::string& csv_path() const { return csv_path_; }  // "" when write_csv is false
+
+ private:
+  struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+  };
+
+  void write_csv();
+  void close_quietly() noexcept;
+
+  std::string jsonl_path_, csv_path_;
+  MetricsOptions options_;
+  std::unique_ptr<std::FILE, FileCloser> file_;
+  MetricsTable table_;
+  int since_csv_ = 0;
+};
+
+}  // namespace chord::io
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+#include "chord/io/atomic_file.hpp"
+
+namespace chord::io {
+
+CHORD_INLINE const std::vector<double>& MetricsTable::column(const std::string& name) const {
+  const auto it = columns.find(name);
+  if (it == columns.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    fail("metrics", "no column '", name, "' (columns: ", known.empty() ? "none" : known, ")");
+  }
+  return it->second;
+}
+
+CHORD_INLINE std::pair<std::vector<double>, std::vector<double>> MetricsTable::xy(const std::string& name) const {
+  const std::vector<double>& col = column(name);
+  std::pair<std::vector<double>, std::vector<double>> out;
+  for (std::size_t i = 0; i < col.size(); ++i)
+    if (!std::isnan(col[i])) {
+      out.first.push_back(static_cast<double>(steps[i]));
+      out.second.push_back(col[i]);
+    }
+  return out;
+}
+
+CHORD_INLINE void MetricsTable::append(std::int64_t step, const MetricRow& values) {
+  bool join = !steps.empty() && steps.back() == step;
+  for (const auto& [name, v] : values) {
+    (void)v;
+    if (join && has(name) && !std::isnan(columns.at(name).back())) join = false;
+  }
+  if (!join) {
+    steps.push_back(step);
+    for (auto& [name, col] : columns) {
+      (void)name;
+      col.push_back(std::numeric_limits<double>::quiet_NaN());
+    }
+  }
+  for (const auto& [name, v] : values) {
+    auto it = columns.find(name);
+    if (it == columns.end()) {
+      names.push_back(name);
+      it = columns.emplace(name, std::vector<double>(steps.size(), std::numeric_limits<double>::quiet_NaN())).first;
+    }
+    it->second.back() = v;
+  }
+}
+
+namespace detail {
+
+CHORD_INLINE void check_metric_row(std::int64_t step, const MetricRow& values, const char* op) {
   check(step >= 0, op, "step must be >= 0, got ", step);
   std::set<std::string_view> seen;
   for (const auto& [name, v] : values) {
@@ -131,8 +243,7 @@ inline void check_metric_row(std::int64_t step, const MetricRow& values, const c
   }
 }
 
-// {"step":12,"a":0.5,"b":null}
-inline std::string metrics_json_line(std::int64_t step, const MetricRow& values) {
+CHORD_INLINE std::string metrics_json_line(std::int64_t step, const MetricRow& values) {
   Json::Object obj;
   obj.reserve(values.size() + 1);
   obj.emplace_back("step", Json(step));
@@ -144,9 +255,8 @@ inline std::string metrics_json_line(std::int64_t step, const MetricRow& values)
   return Json(std::move(obj)).dump();
 }
 
-// Parses one JSONL line back into (step, values).
-inline std::pair<std::int64_t, MetricRow> parse_metrics_line(std::string_view line, const std::string& path,
-                                                             std::size_t line_no) {
+CHORD_INLINE std::pair<std::int64_t, MetricRow> parse_metrics_line(std::string_view line, const std::string& path,
+                                                                   std::size_t line_no) {
   Json j;
   try {
     j = Json::parse(line);
@@ -180,33 +290,7 @@ inline std::pair<std::int64_t, MetricRow> parse_metrics_line(std::string_view li
   return {s, std::move(values)};
 }
 
-// Calls fn(line, line_no) for each non-blank line of a JSONL text. A last line
-// without its newline that does not parse (a write cut short by a crash) is
-// skipped; any other bad line is an error.
-template <class Fn>
-void for_each_metrics_line(const std::string& text, Fn&& fn) {
-  std::size_t pos = 0, line_no = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    const bool complete = end != std::string::npos;
-    if (!complete) end = text.size();
-    const std::string_view line(text.data() + pos, end - pos);
-    ++line_no;
-    pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    if (!complete) {
-      try {
-        (void)Json::parse(line);
-      } catch (const Error&) {
-        return;  // torn last line
-      }
-    }
-    fn(line, line_no);
-  }
-}
-
-// A CSV field: quoted when it holds a comma, quote or line break (RFC 4180).
-inline std::string csv_field(const std::string& s) {
+CHORD_INLINE std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) {
@@ -216,8 +300,7 @@ inline std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-// Shortest text that reads back as the same double; "" for NaN.
-inline std::string csv_number(double v) {
+CHORD_INLINE std::string csv_number(double v) {
   if (std::isnan(v)) return "";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[64];
@@ -227,8 +310,7 @@ inline std::string csv_number(double v) {
 
 }  // namespace detail
 
-// The CSV text of a table: header "step,<names...>", then one line per row.
-inline std::string metrics_csv(const MetricsTable& t) {
+CHORD_INLINE std::string metrics_csv(const MetricsTable& t) {
   std::string out = "step";
   for (const auto& n : t.names) out += "," + detail::csv_field(n);
   out += "\n";
@@ -242,8 +324,7 @@ inline std::string metrics_csv(const MetricsTable& t) {
   return out;
 }
 
-// Reads a JSONL metrics log (as MetricsLogger writes it) into columns.
-inline MetricsTable read_metrics(const std::string& path) {
+CHORD_INLINE MetricsTable read_metrics(const std::string& path) {
   check(!path.empty(), "read_metrics", "empty path");
   const std::string text = read_file(path, "read_metrics");
   MetricsTable t;
@@ -254,126 +335,93 @@ inline MetricsTable read_metrics(const std::string& path) {
   return t;
 }
 
-struct MetricsOptions {
-  std::string csv_path{};                     // "" = the JSONL path with its extension replaced by ".csv"
-  bool write_csv = true;
-  int csv_every = 100;                        // rewrite the CSV every this many log() calls; 0 = only flush/close
-  std::optional<std::int64_t> resume_step{};  // keep an existing log's rows with step <= this, then append
-};
-
-class MetricsLogger {
- public:
-  explicit MetricsLogger(std::string jsonl_path, MetricsOptions options = {})
-      : jsonl_path_(std::move(jsonl_path)), options_(std::move(options)) {
-    constexpr const char* op = "MetricsLogger";
-    check(!jsonl_path_.empty(), op, "empty path");
-    check(options_.csv_every >= 0, op, "csv_every must be >= 0, got ", options_.csv_every);
-    check(!options_.resume_step || *options_.resume_step >= 0, op, "resume_step must be >= 0, got ",
-          options_.resume_step.value_or(0));
-    if (options_.write_csv) {
-      csv_path_ = options_.csv_path.empty()
-                      ? std::filesystem::path(jsonl_path_).replace_extension(".csv").string()
-                      : options_.csv_path;
-      check(csv_path_ != jsonl_path_, op, "the CSV path must differ from the JSONL path '", jsonl_path_, "'");
-    }
-    const auto parent = std::filesystem::path(jsonl_path_).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(parent, ec);
-      check(!ec, op, "cannot create directory '", parent.string(), "': ", ec.message());
-    }
-    if (options_.resume_step && std::filesystem::exists(jsonl_path_)) {
-      // Keep the lines of rows up to the resume step, verbatim.
-      const std::string text = read_file(jsonl_path_, op);
-      std::string kept;
-      detail::for_each_metrics_line(text, [&](std::string_view line, std::size_t line_no) {
-        const auto [step, values] = detail::parse_metrics_line(line, jsonl_path_, line_no);
-        if (step > *options_.resume_step) return;
-        table_.append(step, values);
-        kept.append(line.data(), line.size());
-        kept += '\n';
-      });
-      write_text_file_atomically(jsonl_path_, kept);
-      file_.reset(std::fopen(jsonl_path_.c_str(), "ab"));
-    } else {
-      file_.reset(std::fopen(jsonl_path_.c_str(), "wb"));
-    }
-    check(file_ != nullptr, op, "cannot open '", jsonl_path_, "' for writing: ", std::strerror(errno));
-    write_csv();
+CHORD_INLINE MetricsLogger::MetricsLogger(std::string jsonl_path, MetricsOptions options)
+    : jsonl_path_(std::move(jsonl_path)), options_(std::move(options)) {
+  constexpr const char* op = "MetricsLogger";
+  check(!jsonl_path_.empty(), op, "empty path");
+  check(options_.csv_every >= 0, op, "csv_every must be >= 0, got ", options_.csv_every);
+  check(!options_.resume_step || *options_.resume_step >= 0, op, "resume_step must be >= 0, got ",
+        options_.resume_step.value_or(0));
+  if (options_.write_csv) {
+    csv_path_ = options_.csv_path.empty()
+                    ? std::filesystem::path(jsonl_path_).replace_extension(".csv").string()
+                    : options_.csv_path;
+    check(csv_path_ != jsonl_path_, op, "the CSV path must differ from the JSONL path '", jsonl_path_, "'");
   }
-
-  MetricsLogger(const MetricsLogger&) = delete;
-  MetricsLogger& operator=(const MetricsLogger&) = delete;
-  MetricsLogger(MetricsLogger&&) noexcept = default;
-  MetricsLogger& operator=(MetricsLogger&& other) noexcept {
-    if (this != &other) {
-      close_quietly();
-      jsonl_path_ = std::move(other.jsonl_path_);
-      csv_path_ = std::move(other.csv_path_);
-      options_ = std::move(other.options_);
-      file_ = std::move(other.file_);
-      table_ = std::move(other.table_);
-      since_csv_ = other.since_csv_;
-    }
-    return *this;
+  const auto parent = std::filesystem::path(jsonl_path_).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    check(!ec, op, "cannot create directory '", parent.string(), "': ", ec.message());
   }
-  ~MetricsLogger() { close_quietly(); }
-
-  // Writes one row: a JSONL line now (flushed), the CSV every csv_every calls.
-  void log(std::int64_t step, const MetricRow& values) {
-    check(file_ != nullptr, "MetricsLogger::log", "the logger for '", jsonl_path_, "' is closed");
-    detail::check_metric_row(step, values, "MetricsLogger::log");
-    const std::string line = detail::metrics_json_line(step, values) + "\n";
-    check(std::fwrite(line.data(), 1, line.size(), file_.get()) == line.size() && std::fflush(file_.get()) == 0,
-          "MetricsLogger::log", "writing '", jsonl_path_, "' failed: ", std::strerror(errno));
-    table_.append(step, values);
-    if (options_.csv_every > 0 && ++since_csv_ >= options_.csv_every) write_csv();
+  if (options_.resume_step && std::filesystem::exists(jsonl_path_)) {
+    // Keep the lines of rows up to the resume step, verbatim.
+    const std::string text = read_file(jsonl_path_, op);
+    std::string kept;
+    detail::for_each_metrics_line(text, [&](std::string_view line, std::size_t line_no) {
+      const auto [step, values] = detail::parse_metrics_line(line, jsonl_path_, line_no);
+      if (step > *options_.resume_step) return;
+      table_.append(step, values);
+      kept.append(line.data(), line.size());
+      kept += '\n';
+    });
+    write_text_file_atomically(jsonl_path_, kept);
+    file_.reset(std::fopen(jsonl_path_.c_str(), "ab"));
+  } else {
+    file_.reset(std::fopen(jsonl_path_.c_str(), "wb"));
   }
+  check(file_ != nullptr, op, "cannot open '", jsonl_path_, "' for writing: ", std::strerror(errno));
+  write_csv();
+}
 
-  // Flushes the JSONL and rewrites the CSV.
-  void flush() {
-    check(file_ != nullptr, "MetricsLogger::flush", "the logger for '", jsonl_path_, "' is closed");
-    check(std::fflush(file_.get()) == 0, "MetricsLogger::flush", "flushing '", jsonl_path_, "' failed");
-    write_csv();
+CHORD_INLINE MetricsLogger& MetricsLogger::operator=(MetricsLogger&& other) noexcept {
+  if (this != &other) {
+    close_quietly();
+    jsonl_path_ = std::move(other.jsonl_path_);
+    csv_path_ = std::move(other.csv_path_);
+    options_ = std::move(other.options_);
+    file_ = std::move(other.file_);
+    table_ = std::move(other.table_);
+    since_csv_ = other.since_csv_;
   }
+  return *this;
+}
 
-  // flush(), then closes the JSONL. Further log() calls are errors; closing twice is fine.
-  void close() {
-    if (file_ == nullptr) return;
-    write_csv();
-    std::FILE* f = file_.release();
-    check(std::fclose(f) == 0, "MetricsLogger::close", "closing '", jsonl_path_, "' failed");
+CHORD_INLINE void MetricsLogger::log(std::int64_t step, const MetricRow& values) {
+  check(file_ != nullptr, "MetricsLogger::log", "the logger for '", jsonl_path_, "' is closed");
+  detail::check_metric_row(step, values, "MetricsLogger::log");
+  const std::string line = detail::metrics_json_line(step, values) + "\n";
+  check(std::fwrite(line.data(), 1, line.size(), file_.get()) == line.size() && std::fflush(file_.get()) == 0,
+        "MetricsLogger::log", "writing '", jsonl_path_, "' failed: ", std::strerror(errno));
+  table_.append(step, values);
+  if (options_.csv_every > 0 && ++since_csv_ >= options_.csv_every) write_csv();
+}
+
+CHORD_INLINE void MetricsLogger::flush() {
+  check(file_ != nullptr, "MetricsLogger::flush", "the logger for '", jsonl_path_, "' is closed");
+  check(std::fflush(file_.get()) == 0, "MetricsLogger::flush", "flushing '", jsonl_path_, "' failed");
+  write_csv();
+}
+
+CHORD_INLINE void MetricsLogger::close() {
+  if (file_ == nullptr) return;
+  write_csv();
+  std::FILE* f = file_.release();
+  check(std::fclose(f) == 0, "MetricsLogger::close", "closing '", jsonl_path_, "' failed");
+}
+
+CHORD_INLINE void MetricsLogger::write_csv() {
+  since_csv_ = 0;
+  if (!options_.write_csv) return;
+  write_text_file_atomically(csv_path_, metrics_csv(table_));
+}
+
+CHORD_INLINE void MetricsLogger::close_quietly() noexcept {
+  try {
+    close();
+  } catch (...) {
   }
-
-  // Everything logged so far, resumed rows included.
-  const MetricsTable& table() const { return table_; }
-  const std::vector<std::string>& columns() const { return table_.names; }
-  std::size_t rows() const { return table_.size(); }
-  const std::string& jsonl_path() const { return jsonl_path_; }
-  const std::string& csv_path() const { return csv_path_; }  // "" when write_csv is false
-
- private:
-  struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-
-  void write_csv() {
-    since_csv_ = 0;
-    if (!options_.write_csv) return;
-    write_text_file_atomically(csv_path_, metrics_csv(table_));
-  }
-  void close_quietly() noexcept {
-    try {
-      close();
-    } catch (...) {
-    }
-  }
-
-  std::string jsonl_path_, csv_path_;
-  MetricsOptions options_;
-  std::unique_ptr<std::FILE, FileCloser> file_;
-  MetricsTable table_;
-  int since_csv_ = 0;
-};
+}
 
 }  // namespace chord::io
+#endif  // CHORD_DEFINES_NON_TEMPLATES

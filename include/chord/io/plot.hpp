@@ -24,20 +24,17 @@
 // The PNG bytes come from io/png.hpp (stb_image_write): one .cpp file of a program that
 // saves plots defines CHORD_IMPLEMENTATION before including chord (see there).
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <limits>
-#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "chord/core/error.hpp"
-#include "chord/io/atomic_file.hpp"
+#include "chord/core/non_templates.hpp"
 #include "chord/io/font.hpp"
 #include "chord/io/png.hpp"
 
@@ -64,70 +61,26 @@ struct Image {
   std::vector<std::uint8_t> pixels;  // [height, width, 3]
 
   Image() = default;
-  Image(int w, int h, Rgb fill = {255, 255, 255}) : width(w), height(h) {
-    check(w > 0 && h > 0, "plot", "image size must be positive, got ", w, "x", h);
-    check(w <= 16384 && h <= 16384, "plot", "image size ", w, "x", h, " is larger than 16384x16384");
-    pixels.resize(static_cast<std::size_t>(w) * h * 3);
-    for (std::size_t i = 0; i < pixels.size(); i += 3) {
-      pixels[i] = fill.r;
-      pixels[i + 1] = fill.g;
-      pixels[i + 2] = fill.b;
-    }
-  }
+  Image(int w, int h, Rgb fill = {255, 255, 255});
   bool contains(int x, int y) const { return x >= 0 && y >= 0 && x < width && y < height; }
-  Rgb at(int x, int y) const {
-    check(contains(x, y), "plot", "pixel (", x, ", ", y, ") is outside the ", width, "x", height, " image");
-    const std::uint8_t* p = &pixels[(static_cast<std::size_t>(y) * width + x) * 3];
-    return {p[0], p[1], p[2]};
-  }
+  Rgb at(int x, int y) const;
   // Pixels outside the image are ignored by set() and blend().
-  void set(int x, int y, Rgb c) {
-    if (!contains(x, y)) return;
-    std::uint8_t* p = &pixels[(static_cast<std::size_t>(y) * width + x) * 3];
-    p[0] = c.r;
-    p[1] = c.g;
-    p[2] = c.b;
-  }
+  void set(int x, int y, Rgb c);
   // Paints c over the pixel with opacity alpha in [0, 1].
-  void blend(int x, int y, Rgb c, double alpha) {
-    if (!contains(x, y) || !(alpha > 0)) return;
-    alpha = std::min(alpha, 1.0);
-    std::uint8_t* p = &pixels[(static_cast<std::size_t>(y) * width + x) * 3];
-    auto mix = [alpha](std::uint8_t under, std::uint8_t over) {
-      return static_cast<std::uint8_t>(std::lround(under + (over - under) * alpha));
-    };
-    p[0] = mix(p[0], c.r);
-    p[1] = mix(p[1], c.g);
-    p[2] = mix(p[2], c.b);
-  }
-  void fill_rect(int x0, int y0, int x1, int y1, Rgb c, double alpha = 1.0) {  // [x0, x1) x [y0, y1)
-    for (int y = std::max(y0, 0); y < std::min(y1, height); ++y)
-      for (int x = std::max(x0, 0); x < std::min(x1, width); ++x) blend(x, y, c, alpha);
-  }
+  void blend(int x, int y, Rgb c, double alpha);
+  void fill_rect(int x0, int y0, int x1, int y1, Rgb c, double alpha = 1.0);  // [x0, x1) x [y0, y1)
   // Copies `other` with its top-left corner at (x0, y0).
-  void paste(const Image& other, int x0, int y0) {
-    for (int y = 0; y < other.height; ++y)
-      for (int x = 0; x < other.width; ++x) set(x0 + x, y0 + y, other.at(x, y));
-  }
+  void paste(const Image& other, int x0, int y0);
 };
 
 // ---- text ----------------------------------------------------------------------
 
 // Draws `text` with its top-left corner at (x, y), each font pixel a scale x scale block.
-inline void draw_text(Image& img, int x, int y, std::string_view text, Rgb color, int scale = 1) {
-  font::for_each_pixel(text, [&](int fx, int fy) {
-    img.fill_rect(x + fx * scale, y + fy * scale, x + (fx + 1) * scale, y + (fy + 1) * scale, color);
-  });
-}
+void draw_text(Image& img, int x, int y, std::string_view text, Rgb color, int scale = 1);
 
 // Draws `text` turned 90 degrees counter-clockwise (reading upwards), its
 // baseline side to the right, starting at (x, y_bottom) and going up.
-inline void draw_text_vertical(Image& img, int x, int y_bottom, std::string_view text, Rgb color, int scale = 1) {
-  font::for_each_pixel(text, [&](int fx, int fy) {
-    const int px = x + fy * scale, py = y_bottom - (fx + 1) * scale;
-    img.fill_rect(px, py, px + scale, py + scale, color);
-  });
-}
+void draw_text_vertical(Image& img, int x, int y_bottom, std::string_view text, Rgb color, int scale = 1);
 
 inline int text_width(std::string_view text, int scale = 1) { return font::text_width(text) * scale; }
 
@@ -142,139 +95,26 @@ struct Ticks {
 // Round tick values inside [lo, hi] with a step of 1, 2 or 5 times a power of
 // ten, chosen so that there are about `target` of them: at least two, at most
 // 1.5 * target + 1. lo == hi gives the single tick lo.
-inline Ticks nice_ticks(double lo, double hi, int target = 6) {
-  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "nice_ticks", "bad range [", lo, ", ", hi, "]");
-  check(std::isfinite(hi - lo), "nice_ticks", "range [", lo, ", ", hi, "] is too wide");
-  check(target >= 1, "nice_ticks", "target must be >= 1, got ", target);
-  Ticks t;
-  if (lo == hi) {
-    t.values = {lo};
-    return t;
-  }
-  const double raw = (hi - lo) / target;
-  double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double norm = raw / mag;
-  int m = norm < 1.5 ? 1 : norm < 3.0 ? 2 : norm < 7.0 ? 5 : 10;
-  while (true) {
-    t.step = m * mag;
-    // Ticks k * step for integer k: no accumulated rounding.
-    const double eps = t.step * 1e-9;
-    const double k0 = std::ceil((lo - eps) / t.step), k1 = std::floor((hi + eps) / t.step);
-    if (k1 - k0 >= 1 || t.step <= (hi - lo) * 1e-6) {
-      for (double k = k0; k <= k1; k += 1.0) {
-        double v = k * t.step;
-        if (std::abs(v) < eps) v = 0;  // no "-0"
-        t.values.push_back(std::clamp(v, lo, hi));
-      }
-      return t;
-    }
-    // Fewer than two ticks fit: the next smaller step (10 -> 5 -> 2 -> 1 -> 0.5 ...).
-    if (m == 10) m = 5;
-    else if (m == 5) m = 2;
-    else if (m == 2) m = 1;
-    else { m = 5; mag /= 10; }
-  }
-}
+Ticks nice_ticks(double lo, double hi, int target = 6);
 
 // Ticks for a log10 axis over [lo, hi] (lo > 0): the powers of ten inside
 // (every k-th one when there are more than about 1.5 * target); when fewer than
 // two fit, also 2x and 5x them; when still fewer than two, the 1-2-5 ticks of
 // the linear range.
-inline Ticks log_ticks(double lo, double hi, int target = 6) {
-  check(std::isfinite(lo) && std::isfinite(hi) && lo > 0 && lo <= hi, "log_ticks", "bad range [", lo, ", ", hi,
-        "]: need 0 < lo <= hi");
-  Ticks t;
-  t.log = true;
-  check(target >= 1, "log_ticks", "target must be >= 1, got ", target);
-  const int e0 = static_cast<int>(std::floor(std::log10(lo))), e1 = static_cast<int>(std::ceil(std::log10(hi)));
-  const int every = (e1 - e0) * 2 > target * 3 ? (e1 - e0 + target - 1) / target : 1;
-  auto collect = [&](std::initializer_list<double> mantissas) {
-    t.values.clear();
-    for (int e = e0; e <= e1; ++e)
-      if (((e % every) + every) % every == 0)
-      for (double m : mantissas) {
-        const double v = m * std::pow(10.0, e);
-        if (v >= lo * (1 - 1e-12) && v <= hi * (1 + 1e-12)) t.values.push_back(v);
-      }
-  };
-  collect({1.0});
-  if (t.values.size() < 2) collect({1.0, 2.0, 5.0});
-  if (t.values.size() < 2) {
-    t = nice_ticks(lo, hi, 4);
-    t.log = true;
-  }
-  return t;
-}
+Ticks log_ticks(double lo, double hi, int target = 6);
 
 namespace detail {
 // "1.5e-05" -> "1.5e-5", "2e+06" -> "2e6".
-inline std::string compact_exponent(std::string s) {
-  const auto e = s.find('e');
-  if (e == std::string::npos) return s;
-  std::string mant = s.substr(0, e), exp = s.substr(e + 1);
-  const bool neg = !exp.empty() && exp[0] == '-';
-  if (!exp.empty() && (exp[0] == '-' || exp[0] == '+')) exp.erase(0, 1);
-  while (exp.size() > 1 && exp[0] == '0') exp.erase(0, 1);
-  return mant + "e" + (neg ? "-" : "") + exp;
-}
-inline std::string format_fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  std::string s = buf;
-  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);  // "-0.0" -> "0.0"
-  return s;
-}
-inline std::string format_general(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return compact_exponent(buf);
-}
+std::string compact_exponent(std::string s);
+std::string format_fixed(double v, int decimals);
+std::string format_general(double v, int digits);
 // Always mantissa and exponent, no trailing zeros: 2e-3, 1.5e6.
-inline std::string format_exponent(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3e", v);
-  std::string s = buf;
-  const auto e = s.find('e');
-  std::string mant = s.substr(0, e);
-  while (mant.back() == '0') mant.pop_back();
-  if (mant.back() == '.') mant.pop_back();
-  return compact_exponent(mant + s.substr(e));
-}
+std::string format_exponent(double v);
 }  // namespace detail
 
 // Labels for ticks, the same style along one axis: "0.25" with as many
 // decimals as the step needs; "20k", "1.5M" from 10^4 up; "2e-5" below 10^-3.
-inline std::vector<std::string> tick_labels(const Ticks& t) {
-  std::vector<std::string> out;
-  if (t.values.empty()) return out;
-  if (t.log || t.step == 0) {  // plain decimals while all fit in [1e-3, 1e5), else all as 2e-3
-    bool plain = true;
-    for (double v : t.values) plain = plain && (v == 0 || (std::abs(v) >= 1e-3 && std::abs(v) < 1e5));
-    for (double v : t.values)
-      out.push_back(v == 0 ? "0" : plain ? detail::format_general(v, 6) : detail::format_exponent(v));
-    return out;
-  }
-  double amax = 0;
-  for (double v : t.values) amax = std::max(amax, std::abs(v));
-  const auto decimals_for = [](double step) {
-    return std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
-  };
-  if (amax >= 1e4 && amax < 1e15) {
-    const double unit = amax < 1e6 ? 1e3 : amax < 1e9 ? 1e6 : amax < 1e12 ? 1e9 : 1e12;
-    const char* suffix = amax < 1e6 ? "k" : amax < 1e9 ? "M" : amax < 1e12 ? "G" : "T";
-    for (double v : t.values)
-      out.push_back(v == 0 ? "0" : detail::format_fixed(v / unit, decimals_for(t.step / unit)) + suffix);
-  } else if (amax < 1e-3 || amax >= 1e15) {
-    for (double v : t.values) {
-      const int digits = std::max(1, static_cast<int>(std::floor(std::log10(std::max(std::abs(v), t.step)) + 1e-9) -
-                                                      std::floor(std::log10(t.step) + 1e-9)) + 1);
-      out.push_back(v == 0 ? "0" : detail::format_general(v, digits));
-    }
-  } else {
-    for (double v : t.values) out.push_back(detail::format_fixed(v, decimals_for(t.step)));
-  }
-  return out;
-}
+std::vector<std::string> tick_labels(const Ticks& t);
 
 // ---- the plot ------------------------------------------------------------------
 
@@ -312,21 +152,7 @@ struct PlotOptions {
 // TensorBoard-style smoothing: the exponential moving average s_t = a s_{t-1} +
 // (1 - a) y_t, divided by (1 - a^n) after n points so the first values are not
 // pulled toward 0. Non-finite values stay where they are and do not enter the average.
-inline std::vector<double> ema(const std::vector<double>& y, double smoothing) {
-  check(smoothing >= 0 && smoothing < 1, "ema", "smoothing must be in [0, 1), got ", smoothing);
-  std::vector<double> out(y.size());
-  double acc = 0, weight = 1;  // weight = a^n
-  for (std::size_t i = 0; i < y.size(); ++i) {
-    if (!std::isfinite(y[i])) {
-      out[i] = y[i];
-      continue;
-    }
-    acc = smoothing * acc + (1 - smoothing) * y[i];
-    weight *= smoothing;
-    out[i] = acc / (1 - weight);
-  }
-  return out;
-}
+std::vector<double> ema(const std::vector<double>& y, double smoothing);
 
 // Where the data goes: the plot area in pixels and the data range it shows.
 struct PlotLayout {
@@ -359,7 +185,300 @@ inline constexpr Rgb kBackground{255, 255, 255};
 inline constexpr Rgb kReference{110, 110, 110}; // reference lines without a colour of their own
 inline constexpr double kBandAlpha = 0.2;       // a band's opacity: the grid and other bands show through
 
-inline void check_series(const std::vector<Series>& series, const PlotOptions& o) {
+void check_series(const std::vector<Series>& series, const PlotOptions& o);
+
+// A band point is drawn where x, lower and upper are all finite.
+bool band_point(const Series& s, std::size_t j);
+
+// A range that is never empty: [v - d, v + d] around a single value.
+std::pair<double, double> widen(double lo, double hi, bool log);
+
+}  // namespace detail
+
+// The layout render_line_plot() uses: margins around the plot area sized for the
+// labels, the data range, and the ticks.
+PlotLayout layout_line_plot(const std::vector<Series>& series, const PlotOptions& o = {});
+
+namespace detail {
+
+// Clips the segment p0-p1 to the box [x0, x1] x [y0, y1] (Liang-Barsky).
+// False when nothing of it is inside.
+bool clip_segment(double& ax, double& ay, double& bx, double& by, double x0, double y0, double x1, double y1);
+
+// Per-pixel coverage of one curve inside the plot area, so that overlapping
+// segments at a joint do not darken it: a pixel takes the largest coverage.
+struct Coverage;
+
+// Draws one polyline (gaps at non-finite points) into a fresh coverage.
+void draw_curve(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& ys,
+                Rgb color, double alpha, const PlotOptions& o, std::vector<std::uint8_t>& ink);
+
+// Shades one series' band: every pixel column whose centre lies between two
+// consecutive band points is filled between lower and upper, both interpolated
+// linearly in pixels (so on a log axis the band's edges are straight, like the
+// curves). The pixels are collected first and blended once, so that segments
+// meeting at a column (or x values out of order) do not darken it. lower above
+// upper is shaded all the same. A band point without band neighbours is one column.
+void draw_band(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& lower,
+               const std::vector<double>& upper, Rgb color);
+
+// The top row of a reference line's dashes (s pixels thick), or nothing when
+// its y lies outside a fixed y range.
+std::optional<int> reference_row(const PlotLayout& L, const ReferenceLine& r);
+
+}  // namespace detail
+
+// Draws the chart into a new image of options.width x options.height.
+Image render_line_plot(const std::vector<Series>& series, const PlotOptions& o = {});
+
+// ---- PNG -----------------------------------------------------------------------
+
+// The image as PNG file bytes.
+std::string encode_png(const Image& img);
+
+// Writes the image as a PNG file (atomically).
+void save_png(const std::string& path, const Image& img);
+
+void save_line_plot(const std::string& path, const std::vector<Series>& series, const PlotOptions& options = {});
+
+// ---- several panels in one image --------------------------------------------------
+
+// One chart of a grid; its options.width/height are the panel's size.
+struct Panel {
+  std::vector<Series> series{};
+  PlotOptions options{};
+};
+
+// Panels left to right, top to bottom, `columns` per row, each in a cell as large
+// as the largest panel. A series label keeps one colour in every panel (the
+// colours go to labels in order of first appearance), so a method reads the
+// same everywhere; series without a label or with an explicit colour keep theirs.
+Image render_plot_grid(const std::vector<Panel>& panels, int columns = 2);
+
+void save_plot_grid(const std::string& path, const std::vector<Panel>& panels, int columns = 2);
+
+}  // namespace chord::io
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <map>
+
+#include "chord/io/atomic_file.hpp"
+
+namespace chord::io {
+
+CHORD_INLINE Image::Image(int w, int h, Rgb fill) : width(w), height(h) {
+  check(w > 0 && h > 0, "plot", "image size must be positive, got ", w, "x", h);
+  check(w <= 16384 && h <= 16384, "plot", "image size ", w, "x", h, " is larger than 16384x16384");
+  pixels.resize(static_cast<std::size_t>(w) * h * 3);
+  for (std::size_t i = 0; i < pixels.size(); i += 3) {
+    pixels[i] = fill.r;
+    pixels[i + 1] = fill.g;
+    pixels[i + 2] = fill.b;
+  }
+}
+
+CHORD_INLINE Rgb Image::at(int x, int y) const {
+  check(contains(x, y), "plot", "pixel (", x, ", ", y, ") is outside the ", width, "x", height, " image");
+  const std::uint8_t* p = &pixels[(static_cast<std::size_t>(y) * width + x) * 3];
+  return {p[0], p[1], p[2]};
+}
+
+CHORD_INLINE void Image::set(int x, int y, Rgb c) {
+  if (!contains(x, y)) return;
+  std::uint8_t* p = &pixels[(static_cast<std::size_t>(y) * width + x) * 3];
+  p[0] = c.r;
+  p[1] = c.g;
+  p[2] = c.b;
+}
+
+CHORD_INLINE void Image::blend(int x, int y, Rgb c, double alpha) {
+  if (!contains(x, y) || !(alpha > 0)) return;
+  alpha = std::min(alpha, 1.0);
+  std::uint8_t* p = &pixels[(static_cast<std::size_t>(y) * width + x) * 3];
+  auto mix = [alpha](std::uint8_t under, std::uint8_t over) {
+    return static_cast<std::uint8_t>(std::lround(under + (over - under) * alpha));
+  };
+  p[0] = mix(p[0], c.r);
+  p[1] = mix(p[1], c.g);
+  p[2] = mix(p[2], c.b);
+}
+
+CHORD_INLINE void Image::fill_rect(int x0, int y0, int x1, int y1, Rgb c, double alpha) {
+  for (int y = std::max(y0, 0); y < std::min(y1, height); ++y)
+    for (int x = std::max(x0, 0); x < std::min(x1, width); ++x) blend(x, y, c, alpha);
+}
+
+CHORD_INLINE void Image::paste(const Image& other, int x0, int y0) {
+  for (int y = 0; y < other.height; ++y)
+    for (int x = 0; x < other.width; ++x) set(x0 + x, y0 + y, other.at(x, y));
+}
+
+CHORD_INLINE void draw_text(Image& img, int x, int y, std::string_view text, Rgb color, int scale) {
+  font::for_each_pixel(text, [&](int fx, int fy) {
+    img.fill_rect(x + fx * scale, y + fy * scale, x + (fx + 1) * scale, y + (fy + 1) * scale, color);
+  });
+}
+
+CHORD_INLINE void draw_text_vertical(Image& img, int x, int y_bottom, std::string_view text, Rgb color, int scale) {
+  font::for_each_pixel(text, [&](int fx, int fy) {
+    const int px = x + fy * scale, py = y_bottom - (fx + 1) * scale;
+    img.fill_rect(px, py, px + scale, py + scale, color);
+  });
+}
+
+CHORD_INLINE Ticks nice_ticks(double lo, double hi, int target) {
+  check(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "nice_ticks", "bad range [", lo, ", ", hi, "]");
+  check(std::isfinite(hi - lo), "nice_ticks", "range [", lo, ", ", hi, "] is too wide");
+  check(target >= 1, "nice_ticks", "target must be >= 1, got ", target);
+  Ticks t;
+  if (lo == hi) {
+    t.values = {lo};
+    return t;
+  }
+  const double raw = (hi - lo) / target;
+  double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double norm = raw / mag;
+  int m = norm < 1.5 ? 1 : norm < 3.0 ? 2 : norm < 7.0 ? 5 : 10;
+  while (true) {
+    t.step = m * mag;
+    // Ticks k * step for integer k: no accumulated rounding.
+    const double eps = t.step * 1e-9;
+    const double k0 = std::ceil((lo - eps) / t.step), k1 = std::floor((hi + eps) / t.step);
+    if (k1 - k0 >= 1 || t.step <= (hi - lo) * 1e-6) {
+      for (double k = k0; k <= k1; k += 1.0) {
+        double v = k * t.step;
+        if (std::abs(v) < eps) v = 0;  // no "-0"
+        t.values.push_back(std::clamp(v, lo, hi));
+      }
+      return t;
+    }
+    // Fewer than two ticks fit: the next smaller step (10 -> 5 -> 2 -> 1 -> 0.5 ...).
+    if (m == 10) m = 5;
+    else if (m == 5) m = 2;
+    else if (m == 2) m = 1;
+    else { m = 5; mag /= 10; }
+  }
+}
+
+CHORD_INLINE Ticks log_ticks(double lo, double hi, int target) {
+  check(std::isfinite(lo) && std::isfinite(hi) && lo > 0 && lo <= hi, "log_ticks", "bad range [", lo, ", ", hi,
+        "]: need 0 < lo <= hi");
+  Ticks t;
+  t.log = true;
+  check(target >= 1, "log_ticks", "target must be >= 1, got ", target);
+  const int e0 = static_cast<int>(std::floor(std::log10(lo))), e1 = static_cast<int>(std::ceil(std::log10(hi)));
+  const int every = (e1 - e0) * 2 > target * 3 ? (e1 - e0 + target - 1) / target : 1;
+  auto collect = [&](std::initializer_list<double> mantissas) {
+    t.values.clear();
+    for (int e = e0; e <= e1; ++e)
+      if (((e % every) + every) % every == 0)
+      for (double m : mantissas) {
+        const double v = m * std::pow(10.0, e);
+        if (v >= lo * (1 - 1e-12) && v <= hi * (1 + 1e-12)) t.values.push_back(v);
+      }
+  };
+  collect({1.0});
+  if (t.values.size() < 2) collect({1.0, 2.0, 5.0});
+  if (t.values.size() < 2) {
+    t = nice_ticks(lo, hi, 4);
+    t.log = true;
+  }
+  return t;
+}
+
+namespace detail {
+
+CHORD_INLINE std::string compact_exponent(std::string s) {
+  const auto e = s.find('e');
+  if (e == std::string::npos) return s;
+  std::string mant = s.substr(0, e), exp = s.substr(e + 1);
+  const bool neg = !exp.empty() && exp[0] == '-';
+  if (!exp.empty() && (exp[0] == '-' || exp[0] == '+')) exp.erase(0, 1);
+  while (exp.size() > 1 && exp[0] == '0') exp.erase(0, 1);
+  return mant + "e" + (neg ? "-" : "") + exp;
+}
+
+CHORD_INLINE std::string format_fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  std::string s = buf;
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);  // "-0.0" -> "0.0"
+  return s;
+}
+
+CHORD_INLINE std::string format_general(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return compact_exponent(buf);
+}
+
+CHORD_INLINE std::string format_exponent(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  std::string s = buf;
+  const auto e = s.find('e');
+  std::string mant = s.substr(0, e);
+  while (mant.back() == '0') mant.pop_back();
+  if (mant.back() == '.') mant.pop_back();
+  return compact_exponent(mant + s.substr(e));
+}
+
+}  // namespace detail
+
+CHORD_INLINE std::vector<std::string> tick_labels(const Ticks& t) {
+  std::vector<std::string> out;
+  if (t.values.empty()) return out;
+  if (t.log || t.step == 0) {  // plain decimals while all fit in [1e-3, 1e5), else all as 2e-3
+    bool plain = true;
+    for (double v : t.values) plain = plain && (v == 0 || (std::abs(v) >= 1e-3 && std::abs(v) < 1e5));
+    for (double v : t.values)
+      out.push_back(v == 0 ? "0" : plain ? detail::format_general(v, 6) : detail::format_exponent(v));
+    return out;
+  }
+  double amax = 0;
+  for (double v : t.values) amax = std::max(amax, std::abs(v));
+  const auto decimals_for = [](double step) {
+    return std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
+  };
+  if (amax >= 1e4 && amax < 1e15) {
+    const double unit = amax < 1e6 ? 1e3 : amax < 1e9 ? 1e6 : amax < 1e12 ? 1e9 : 1e12;
+    const char* suffix = amax < 1e6 ? "k" : amax < 1e9 ? "M" : amax < 1e12 ? "G" : "T";
+    for (double v : t.values)
+      out.push_back(v == 0 ? "0" : detail::format_fixed(v / unit, decimals_for(t.step / unit)) + suffix);
+  } else if (amax < 1e-3 || amax >= 1e15) {
+    for (double v : t.values) {
+      const int digits = std::max(1, static_cast<int>(std::floor(std::log10(std::max(std::abs(v), t.step)) + 1e-9) -
+                                                      std::floor(std::log10(t.step) + 1e-9)) + 1);
+      out.push_back(v == 0 ? "0" : detail::format_general(v, digits));
+    }
+  } else {
+    for (double v : t.values) out.push_back(detail::format_fixed(v, decimals_for(t.step)));
+  }
+  return out;
+}
+
+CHORD_INLINE std::vector<double> ema(const std::vector<double>& y, double smoothing) {
+  check(smoothing >= 0 && smoothing < 1, "ema", "smoothing must be in [0, 1), got ", smoothing);
+  std::vector<double> out(y.size());
+  double acc = 0, weight = 1;  // weight = a^n
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(y[i])) {
+      out[i] = y[i];
+      continue;
+    }
+    acc = smoothing * acc + (1 - smoothing) * y[i];
+    weight *= smoothing;
+    out[i] = acc / (1 - weight);
+  }
+  return out;
+}
+
+namespace detail {
+
+CHORD_INLINE void check_series(const std::vector<Series>& series, const PlotOptions& o) {
   check(o.width > 0 && o.height > 0, "plot", "image size must be positive, got ", o.width, "x", o.height);
   check(o.width <= 16384 && o.height <= 16384, "plot", "image size ", o.width, "x", o.height,
         " is larger than 16384x16384");
@@ -399,13 +518,11 @@ inline void check_series(const std::vector<Series>& series, const PlotOptions& o
   }
 }
 
-// A band point is drawn where x, lower and upper are all finite.
-inline bool band_point(const Series& s, std::size_t j) {
+CHORD_INLINE bool band_point(const Series& s, std::size_t j) {
   return std::isfinite(s.x[j]) && std::isfinite(s.lower[j]) && std::isfinite(s.upper[j]);
 }
 
-// A range that is never empty: [v - d, v + d] around a single value.
-inline std::pair<double, double> widen(double lo, double hi, bool log) {
+CHORD_INLINE std::pair<double, double> widen(double lo, double hi, bool log) {
   if (lo < hi) return {lo, hi};
   if (log) return {lo / std::sqrt(10.0), hi * std::sqrt(10.0)};
   const double d = lo != 0 ? std::abs(lo) * 0.1 : 1.0;
@@ -414,9 +531,7 @@ inline std::pair<double, double> widen(double lo, double hi, bool log) {
 
 }  // namespace detail
 
-// The layout render_line_plot() uses: margins around the plot area sized for the
-// labels, the data range, and the ticks.
-inline PlotLayout layout_line_plot(const std::vector<Series>& series, const PlotOptions& o = {}) {
+CHORD_INLINE PlotLayout layout_line_plot(const std::vector<Series>& series, const PlotOptions& o) {
   detail::check_series(series, o);
   PlotLayout L;
   L.log_y = o.log_y;
@@ -519,9 +634,7 @@ inline PlotLayout layout_line_plot(const std::vector<Series>& series, const Plot
 
 namespace detail {
 
-// Clips the segment p0-p1 to the box [x0, x1] x [y0, y1] (Liang-Barsky).
-// False when nothing of it is inside.
-inline bool clip_segment(double& ax, double& ay, double& bx, double& by, double x0, double y0, double x1, double y1) {
+CHORD_INLINE bool clip_segment(double& ax, double& ay, double& bx, double& by, double x0, double y0, double x1, double y1) {
   double t0 = 0, t1 = 1;
   const double dx = bx - ax, dy = by - ay;
   const double p[4] = {-dx, dx, -dy, dy}, q[4] = {ax - x0, x1 - ax, ay - y0, y1 - ay};
@@ -543,8 +656,6 @@ inline bool clip_segment(double& ax, double& ay, double& bx, double& by, double 
   return true;
 }
 
-// Per-pixel coverage of one curve inside the plot area, so that overlapping
-// segments at a joint do not darken it: a pixel takes the largest coverage.
 struct Coverage {
   int x0, y0, w, h;
   std::vector<float> c;  // [h, w]
@@ -590,9 +701,8 @@ struct Coverage {
   }
 };
 
-// Draws one polyline (gaps at non-finite points) into a fresh coverage.
-inline void draw_curve(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& ys,
-                       Rgb color, double alpha, const PlotOptions& o, std::vector<std::uint8_t>& ink) {
+CHORD_INLINE void draw_curve(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& ys,
+                             Rgb color, double alpha, const PlotOptions& o, std::vector<std::uint8_t>& ink) {
   Coverage cov(L.left, L.top, L.right, L.bottom);
   const double hw = o.line_width * L.scale / 2;
   const std::size_t n = xs.size();
@@ -607,14 +717,8 @@ inline void draw_curve(Image& img, const PlotLayout& L, const std::vector<double
   cov.composite(img, color, alpha, ink);
 }
 
-// Shades one series' band: every pixel column whose centre lies between two
-// consecutive band points is filled between lower and upper, both interpolated
-// linearly in pixels (so on a log axis the band's edges are straight, like the
-// curves). The pixels are collected first and blended once, so that segments
-// meeting at a column (or x values out of order) do not darken it. lower above
-// upper is shaded all the same. A band point without band neighbours is one column.
-inline void draw_band(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& lower,
-                      const std::vector<double>& upper, Rgb color) {
+CHORD_INLINE void draw_band(Image& img, const PlotLayout& L, const std::vector<double>& xs, const std::vector<double>& lower,
+                            const std::vector<double>& upper, Rgb color) {
   const int w = L.right - L.left;
   std::vector<std::uint8_t> mask(static_cast<std::size_t>(w) * (L.bottom - L.top), 0);
   // Pixel positions far outside the plot area (a fixed y range) are clamped before they become ints.
@@ -654,9 +758,7 @@ inline void draw_band(Image& img, const PlotLayout& L, const std::vector<double>
       if (mask[static_cast<std::size_t>(y - L.top) * w + (x - L.left)]) img.blend(x, y, color, kBandAlpha);
 }
 
-// The top row of a reference line's dashes (s pixels thick), or nothing when
-// its y lies outside a fixed y range.
-inline std::optional<int> reference_row(const PlotLayout& L, const ReferenceLine& r) {
+CHORD_INLINE std::optional<int> reference_row(const PlotLayout& L, const ReferenceLine& r) {
   const double y = L.py(r.y);
   if (!(y >= L.top && y < L.bottom)) return std::nullopt;
   return static_cast<int>(std::floor(y)) - L.scale / 2;
@@ -664,8 +766,7 @@ inline std::optional<int> reference_row(const PlotLayout& L, const ReferenceLine
 
 }  // namespace detail
 
-// Draws the chart into a new image of options.width x options.height.
-inline Image render_line_plot(const std::vector<Series>& series, const PlotOptions& o = {}) {
+CHORD_INLINE Image render_line_plot(const std::vector<Series>& series, const PlotOptions& o) {
   const PlotLayout L = layout_line_plot(series, o);
   const int s = L.scale;
   Image img(o.width, o.height, detail::kBackground);
@@ -813,40 +914,24 @@ inline Image render_line_plot(const std::vector<Series>& series, const PlotOptio
   return img;
 }
 
-// ---- PNG -----------------------------------------------------------------------
-
-// The image as PNG file bytes.
-inline std::string encode_png(const Image& img) {
+CHORD_INLINE std::string encode_png(const Image& img) {
   check(img.width > 0 && img.height > 0 &&
             img.pixels.size() == static_cast<std::size_t>(img.width) * img.height * 3,
         "encode_png", "image ", img.width, "x", img.height, " has ", img.pixels.size(), " bytes");
   return encode_rgb_png(img.pixels.data(), img.width, img.height);
 }
 
-// Writes the image as a PNG file (atomically).
-inline void save_png(const std::string& path, const Image& img) {
+CHORD_INLINE void save_png(const std::string& path, const Image& img) {
   check(!path.empty(), "save_png", "empty path");
   write_text_file_atomically(path, encode_png(img));
 }
 
-inline void save_line_plot(const std::string& path, const std::vector<Series>& series, const PlotOptions& options = {}) {
+CHORD_INLINE void save_line_plot(const std::string& path, const std::vector<Series>& series, const PlotOptions& options) {
   check(!path.empty(), "save_line_plot", "empty path");
   save_png(path, render_line_plot(series, options));
 }
 
-// ---- several panels in one image --------------------------------------------------
-
-// One chart of a grid; its options.width/height are the panel's size.
-struct Panel {
-  std::vector<Series> series{};
-  PlotOptions options{};
-};
-
-// Panels left to right, top to bottom, `columns` per row, each in a cell as large
-// as the largest panel. A series label keeps one colour in every panel (the
-// colours go to labels in order of first appearance), so a method reads the
-// same everywhere; series without a label or with an explicit colour keep theirs.
-inline Image render_plot_grid(const std::vector<Panel>& panels, int columns = 2) {
+CHORD_INLINE Image render_plot_grid(const std::vector<Panel>& panels, int columns) {
   check(!panels.empty(), "plot_grid", "no panels");
   check(columns >= 1, "plot_grid", "columns must be >= 1, got ", columns);
   std::map<std::string, Rgb> colors;
@@ -875,9 +960,10 @@ inline Image render_plot_grid(const std::vector<Panel>& panels, int columns = 2)
   return grid;
 }
 
-inline void save_plot_grid(const std::string& path, const std::vector<Panel>& panels, int columns = 2) {
+CHORD_INLINE void save_plot_grid(const std::string& path, const std::vector<Panel>& panels, int columns) {
   check(!path.empty(), "save_plot_grid", "empty path");
   save_png(path, render_plot_grid(panels, columns));
 }
 
 }  // namespace chord::io
+#endif  // CHORD_DEFINES_NON_TEMPLATES

@@ -6,12 +6,23 @@
 #include <string>
 #include <string_view>
 
+#include "chord/core/non_templates.hpp"
+
 namespace chord::io::detail {
 
 // Decodes the UTF-8 code point starting at s[pos] into cp and advances pos.
 // Returns nullptr on success, or why the bytes at pos are not UTF-8 (overlong
 // forms, surrogates and code points above U+10FFFF are rejected, per RFC 3629).
-inline const char* utf8_next(std::string_view s, std::size_t& pos, char32_t& cp) {
+const char* utf8_next(std::string_view s, std::size_t& pos, char32_t& cp);
+
+std::string utf8_encode(char32_t cp);
+
+}  // namespace chord::io::detail
+
+#if CHORD_DEFINES_NON_TEMPLATES
+namespace chord::io::detail {
+
+CHORD_INLINE const char* utf8_next(std::string_view s, std::size_t& pos, char32_t& cp) {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   const unsigned char b0 = byte(pos);
   if (b0 < 0x80) {
@@ -37,7 +48,7 @@ inline const char* utf8_next(std::string_view s, std::size_t& pos, char32_t& cp)
   return nullptr;
 }
 
-inline std::string utf8_encode(char32_t cp) {
+CHORD_INLINE std::string utf8_encode(char32_t cp) {
   std::string out;
   if (cp < 0x80) out += static_cast<char>(cp);
   else if (cp < 0x800) {
@@ -57,3 +68,4 @@ inline std::string utf8_encode(char32_t cp) {
 }
 
 }  // namespace chord::io::detail
+#endif  // CHORD_DEFINES_NON_TEMPLATES

@@ -17,14 +17,12 @@
 //   auto adv = chord::rl::group_advantages(rewards, /*group_size=*/8, chord::rl::AdvantageEstimator::DrGRPO);
 //   adv.values[i], adv.frac_reward_zero_std
 
-#include <cmath>
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
-#include "chord/core/error.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::rl {
 
@@ -35,8 +33,24 @@ struct Advantages {
   double frac_reward_zero_std = 0;  // share of groups whose rewards are all equal
 };
 
-inline Advantages group_advantages(std::span<const double> rewards, int64_t group_size,
-                                   AdvantageEstimator estimator = AdvantageEstimator::GRPO) {
+Advantages group_advantages(std::span<const double> rewards, int64_t group_size,
+                            AdvantageEstimator estimator = AdvantageEstimator::GRPO);
+
+const char* to_string(AdvantageEstimator e);
+AdvantageEstimator advantage_estimator_from_string(std::string_view name);
+
+}  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <cmath>
+#include <string>
+
+#include "chord/core/error.hpp"
+
+namespace chord::rl {
+
+CHORD_INLINE Advantages group_advantages(std::span<const double> rewards, int64_t group_size,
+                                         AdvantageEstimator estimator) {
   const char* op = "group_advantages";
   const int64_t n = static_cast<int64_t>(rewards.size());
   check(group_size >= 2, op, "group_size must be >= 2 (group-relative advantages compare members), got ",
@@ -83,7 +97,7 @@ inline Advantages group_advantages(std::span<const double> rewards, int64_t grou
   return out;
 }
 
-inline const char* to_string(AdvantageEstimator e) {
+CHORD_INLINE const char* to_string(AdvantageEstimator e) {
   switch (e) {
     case AdvantageEstimator::GRPO: return "grpo";
     case AdvantageEstimator::DrGRPO: return "dr_grpo";
@@ -91,7 +105,8 @@ inline const char* to_string(AdvantageEstimator e) {
   }
   return "?";
 }
-inline AdvantageEstimator advantage_estimator_from_string(std::string_view name) {
+
+CHORD_INLINE AdvantageEstimator advantage_estimator_from_string(std::string_view name) {
   for (AdvantageEstimator e : {AdvantageEstimator::GRPO, AdvantageEstimator::DrGRPO, AdvantageEstimator::RLOO})
     if (name == to_string(e)) return e;
   fail("advantage_estimator_from_string", "unknown advantage estimator '", std::string(name),
@@ -99,3 +114,4 @@ inline AdvantageEstimator advantage_estimator_from_string(std::string_view name)
 }
 
 }  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

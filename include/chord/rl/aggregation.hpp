@@ -30,12 +30,12 @@
 
 #include <cstdint>
 #include <span>
-#include <string>
 #include <string_view>
 #include <vector>
 
 #include "chord/core/dtype.hpp"
 #include "chord/core/error.hpp"
+#include "chord/core/non_templates.hpp"
 #include "chord/core/tensor.hpp"
 #include "chord/ops/arithmetic.hpp"
 #include "chord/ops/pointwise.hpp"
@@ -61,17 +61,7 @@ struct TokenCounts {
 // The weight of one loss token in a group's aggregated scalar. `step`: the
 // group's counts over the step; `row_tokens`: the loss tokens of the token's
 // row. An empty group gets weight 0 (it has no tokens to weigh).
-inline double aggregation_weight(Aggregation mode, double constant, const TokenCounts& step, int64_t row_tokens) {
-  switch (mode) {
-    case Aggregation::TokenMean: return step.tokens > 0 ? 1.0 / static_cast<double>(step.tokens) : 0.0;
-    case Aggregation::SeqMeanTokenMean:
-      return step.rows > 0 && row_tokens > 0 ? 1.0 / (static_cast<double>(step.rows) * static_cast<double>(row_tokens))
-                                             : 0.0;
-    case Aggregation::SeqMeanTokenSum: return step.rows > 0 ? 1.0 / static_cast<double>(step.rows) : 0.0;
-    case Aggregation::Constant: return 1.0 / constant;
-  }
-  return 0.0;
-}
+double aggregation_weight(Aggregation mode, double constant, const TokenCounts& step, int64_t row_tokens);
 
 // The number of loss tokens of each row of a response mask [N, L] whose
 // values are 0 or 1 (anything else is an error).
@@ -161,7 +151,31 @@ Tensor<T> aggregate(const Tensor<T>& token_losses, const Tensor<T>& group_mask, 
 
 // ---- names, for configuration files and command lines ----------------------------
 
-inline const char* to_string(Aggregation a) {
+const char* to_string(Aggregation a);
+Aggregation aggregation_from_string(std::string_view name);
+
+const char* to_string(RowKind k);
+
+}  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <string>
+
+namespace chord::rl {
+
+CHORD_INLINE double aggregation_weight(Aggregation mode, double constant, const TokenCounts& step, int64_t row_tokens) {
+  switch (mode) {
+    case Aggregation::TokenMean: return step.tokens > 0 ? 1.0 / static_cast<double>(step.tokens) : 0.0;
+    case Aggregation::SeqMeanTokenMean:
+      return step.rows > 0 && row_tokens > 0 ? 1.0 / (static_cast<double>(step.rows) * static_cast<double>(row_tokens))
+                                             : 0.0;
+    case Aggregation::SeqMeanTokenSum: return step.rows > 0 ? 1.0 / static_cast<double>(step.rows) : 0.0;
+    case Aggregation::Constant: return 1.0 / constant;
+  }
+  return 0.0;
+}
+
+CHORD_INLINE const char* to_string(Aggregation a) {
   switch (a) {
     case Aggregation::TokenMean: return "token-mean";
     case Aggregation::SeqMeanTokenMean: return "seq-mean-token-mean";
@@ -170,7 +184,8 @@ inline const char* to_string(Aggregation a) {
   }
   return "?";
 }
-inline Aggregation aggregation_from_string(std::string_view name) {
+
+CHORD_INLINE Aggregation aggregation_from_string(std::string_view name) {
   for (Aggregation a : {Aggregation::TokenMean, Aggregation::SeqMeanTokenMean, Aggregation::SeqMeanTokenSum,
                         Aggregation::Constant})
     if (name == to_string(a)) return a;
@@ -178,7 +193,7 @@ inline Aggregation aggregation_from_string(std::string_view name) {
        "' (expected token-mean, seq-mean-token-mean, seq-mean-token-sum or constant)");
 }
 
-inline const char* to_string(RowKind k) {
+CHORD_INLINE const char* to_string(RowKind k) {
   switch (k) {
     case RowKind::OnPolicy: return "on-policy";
     case RowKind::OffPolicy: return "off-policy";
@@ -188,3 +203,4 @@ inline const char* to_string(RowKind k) {
 }
 
 }  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

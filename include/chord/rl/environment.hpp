@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "chord/core/generator.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::rl {
 
@@ -42,14 +43,24 @@ class Environment {
   virtual std::string demonstrate(const Query& query) const = 0;
   virtual std::vector<EvalSplit> eval_splits() const = 0;
 
-  virtual std::vector<Demonstration> sample_demonstrations(int64_t n, Generator& gen) const {
-    std::vector<Demonstration> out;
-    for (Query& q : sample_queries(n, gen)) {
-      std::string response = demonstrate(q);
-      out.push_back({std::move(q), std::move(response)});
-    }
-    return out;
-  }
+  CHORD_INLINE_VIRTUAL virtual std::vector<Demonstration> sample_demonstrations(int64_t n, Generator& gen) const;
 };
 
 }  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <utility>
+
+namespace chord::rl {
+
+CHORD_INLINE std::vector<Demonstration> Environment::sample_demonstrations(int64_t n, Generator& gen) const {
+  std::vector<Demonstration> out;
+  for (Query& q : sample_queries(n, gen)) {
+    std::string response = demonstrate(q);
+    out.push_back({std::move(q), std::move(response)});
+  }
+  return out;
+}
+
+}  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

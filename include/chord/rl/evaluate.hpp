@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "chord/core/non_templates.hpp"
 #include "chord/io/tokenizer.hpp"
 #include "chord/nn/gpt.hpp"
 #include "chord/rl/environment.hpp"
@@ -28,13 +29,7 @@ struct EvalOptions {
   int64_t prompts_per_batch = 64;
   uint64_t seed = 20250811;
 
-  void validate() const {
-    check(k >= 1, "EvalOptions", "k must be >= 1, got ", k);
-    check(temperature >= 0, "EvalOptions", "temperature must be >= 0, got ", temperature);
-    check(temperature > 0 || k == 1, "EvalOptions", "greedy decoding (temperature 0) gives the same response k times: use k = 1");
-    check(max_new_tokens >= 1, "EvalOptions", "max_new_tokens must be >= 1, got ", max_new_tokens);
-    check(max_queries >= 0 && prompts_per_batch >= 1, "EvalOptions", "max_queries must be >= 0 and prompts_per_batch >= 1");
-  }
+  void validate() const;
 };
 
 struct SplitScore {
@@ -94,7 +89,23 @@ std::vector<SplitScore> evaluate(nn::GPT<T>& model, const io::Tokenizer& tokeniz
 }
 
 // The scores as metrics: eval/<split>/pass@1, eval/<split>/pass@k, eval/<split>/malformed.
-inline std::vector<std::pair<std::string, double>> eval_metrics(const std::vector<SplitScore>& scores) {
+std::vector<std::pair<std::string, double>> eval_metrics(const std::vector<SplitScore>& scores);
+
+}  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+
+namespace chord::rl {
+
+CHORD_INLINE void EvalOptions::validate() const {
+  check(k >= 1, "EvalOptions", "k must be >= 1, got ", k);
+  check(temperature >= 0, "EvalOptions", "temperature must be >= 0, got ", temperature);
+  check(temperature > 0 || k == 1, "EvalOptions", "greedy decoding (temperature 0) gives the same response k times: use k = 1");
+  check(max_new_tokens >= 1, "EvalOptions", "max_new_tokens must be >= 1, got ", max_new_tokens);
+  check(max_queries >= 0 && prompts_per_batch >= 1, "EvalOptions", "max_queries must be >= 0 and prompts_per_batch >= 1");
+}
+
+CHORD_INLINE std::vector<std::pair<std::string, double>> eval_metrics(const std::vector<SplitScore>& scores) {
   std::vector<std::pair<std::string, double>> out;
   for (const SplitScore& s : scores) {
     out.emplace_back("eval/" + s.name + "/pass@1", s.pass_at_1);
@@ -105,3 +116,4 @@ inline std::vector<std::pair<std::string, double>> eval_metrics(const std::vecto
 }
 
 }  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

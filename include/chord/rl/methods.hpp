@@ -13,10 +13,9 @@
 //                (dr_grpo over the mixed group)                                 sum / max length, entropy 1e-3
 
 #include <cstdint>
-#include <string>
 #include <string_view>
 
-#include "chord/core/error.hpp"
+#include "chord/core/non_templates.hpp"
 #include "chord/rl/advantages.hpp"
 #include "chord/rl/mu_schedule.hpp"
 #include "chord/rl/objective.hpp"
@@ -25,23 +24,9 @@ namespace chord::rl {
 
 enum class Method { SFT, GRPO, SFTThenRL, CHORDMu, CHORDPhi, LUFFY };
 
-inline const char* to_string(Method m) {
-  switch (m) {
-    case Method::SFT: return "SFT";
-    case Method::GRPO: return "GRPO";
-    case Method::SFTThenRL: return "SFT-then-RL";
-    case Method::CHORDMu: return "CHORD-mu";
-    case Method::CHORDPhi: return "CHORD-phi";
-    case Method::LUFFY: return "LUFFY";
-  }
-  return "?";
-}
+const char* to_string(Method m);
 
-inline Method method_from_string(std::string_view name) {
-  for (Method m : {Method::SFT, Method::GRPO, Method::SFTThenRL, Method::CHORDMu, Method::CHORDPhi, Method::LUFFY})
-    if (name == to_string(m)) return m;
-  fail("method_from_string", "unknown method '", name, "' (expected SFT, GRPO, SFT-then-RL, CHORD-mu, CHORD-phi or LUFFY)");
-}
+Method method_from_string(std::string_view name);
 
 // What one step of a method is made of.
 struct Recipe {
@@ -56,8 +41,36 @@ struct Recipe {
 // The recipe of `method` at `step` (SFT-then-RL changes recipe after sft_steps). decay_steps is
 // CHORD-mu's D (the paper decays over the first 200 of its steps); max_response_length is
 // LUFFY's constant normalizer.
-inline Recipe method_recipe(Method method, int64_t step, int64_t sft_steps, int64_t decay_steps,
-                            int64_t max_response_length) {
+Recipe method_recipe(Method method, int64_t step, int64_t sft_steps, int64_t decay_steps,
+                     int64_t max_response_length);
+
+}  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include "chord/core/error.hpp"
+
+namespace chord::rl {
+
+CHORD_INLINE const char* to_string(Method m) {
+  switch (m) {
+    case Method::SFT: return "SFT";
+    case Method::GRPO: return "GRPO";
+    case Method::SFTThenRL: return "SFT-then-RL";
+    case Method::CHORDMu: return "CHORD-mu";
+    case Method::CHORDPhi: return "CHORD-phi";
+    case Method::LUFFY: return "LUFFY";
+  }
+  return "?";
+}
+
+CHORD_INLINE Method method_from_string(std::string_view name) {
+  for (Method m : {Method::SFT, Method::GRPO, Method::SFTThenRL, Method::CHORDMu, Method::CHORDPhi, Method::LUFFY})
+    if (name == to_string(m)) return m;
+  fail("method_from_string", "unknown method '", name, "' (expected SFT, GRPO, SFT-then-RL, CHORD-mu, CHORD-phi or LUFFY)");
+}
+
+CHORD_INLINE Recipe method_recipe(Method method, int64_t step, int64_t sft_steps, int64_t decay_steps,
+                                  int64_t max_response_length) {
   Recipe r;
   switch (method) {
     case Method::SFT:
@@ -92,3 +105,4 @@ inline Recipe method_recipe(Method method, int64_t step, int64_t sft_steps, int6
 }
 
 }  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

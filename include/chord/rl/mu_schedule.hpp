@@ -11,11 +11,9 @@
 //   auto chord_phi = rl::MuSchedule::constant(0.1);                                               // CHORD-phi
 //   double mu = chord_mu.mu(step);
 
-#include <cmath>
 #include <cstdint>
-#include <numbers>
 
-#include "chord/core/error.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::rl {
 
@@ -28,24 +26,39 @@ struct MuSchedule {
   // mu fixed at `value` from step 1.
   static MuSchedule constant(double value) { return {.peak = value, .valley = value, .warmup_steps = 0, .decay_steps = 0}; }
 
-  void validate() const {
-    const char* op = "MuSchedule";
-    check(std::isfinite(peak) && peak >= 0.0 && peak <= 1.0, op, "peak must be in [0, 1], got ", peak);
-    check(std::isfinite(valley) && valley >= 0.0 && valley <= 1.0, op, "valley must be in [0, 1], got ", valley);
-    check(warmup_steps >= 0, op, "warmup_steps must be >= 0, got ", warmup_steps);
-    check(decay_steps >= 0, op, "decay_steps must be >= 0, got ", decay_steps);
-  }
+  void validate() const;
 
   // mu at optimizer step `step` (counting from 1).
-  double mu(int64_t step) const {
-    validate();
-    check(step >= 1, "MuSchedule", "steps count from 1, got step ", step);
-    const int64_t W = warmup_steps, D = decay_steps;
-    if (step < W) return peak * static_cast<double>(step) / static_cast<double>(W);
-    if (step >= W + D) return valley;
-    const double progress = static_cast<double>(step - W) / static_cast<double>(D);
-    return valley + (peak - valley) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
-  }
+  double mu(int64_t step) const;
 };
 
 }  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <cmath>
+#include <numbers>
+
+#include "chord/core/error.hpp"
+
+namespace chord::rl {
+
+CHORD_INLINE void MuSchedule::validate() const {
+  const char* op = "MuSchedule";
+  check(std::isfinite(peak) && peak >= 0.0 && peak <= 1.0, op, "peak must be in [0, 1], got ", peak);
+  check(std::isfinite(valley) && valley >= 0.0 && valley <= 1.0, op, "valley must be in [0, 1], got ", valley);
+  check(warmup_steps >= 0, op, "warmup_steps must be >= 0, got ", warmup_steps);
+  check(decay_steps >= 0, op, "decay_steps must be >= 0, got ", decay_steps);
+}
+
+CHORD_INLINE double MuSchedule::mu(int64_t step) const {
+  validate();
+  check(step >= 1, "MuSchedule", "steps count from 1, got step ", step);
+  const int64_t W = warmup_steps, D = decay_steps;
+  if (step < W) return peak * static_cast<double>(step) / static_cast<double>(W);
+  if (step >= W + D) return valley;
+  const double progress = static_cast<double>(step - W) / static_cast<double>(D);
+  return valley + (peak - valley) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
+}  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "chord/autograd/engine.hpp"  // loss.backward()
+#include "chord/core/non_templates.hpp"
 #include "chord/ops/arithmetic.hpp"
 #include "chord/ops/compare.hpp"
 #include "chord/ops/elementwise.hpp"
@@ -101,22 +102,7 @@ struct ObjectiveOptions {
   Aggregation aggregation = Aggregation::TokenMean;
   double constant_normalizer = 0.0;  // C for Aggregation::Constant, > 0
 
-  void validate() const {
-    const char* op = "ObjectiveOptions";
-    check(std::isfinite(eps_low) && eps_low >= 0.0 && eps_low <= 1.0, op, "eps_low must be in [0, 1], got ",
-          eps_low);
-    check(std::isfinite(eps_high) && eps_high >= 0.0, op, "eps_high must be >= 0, got ", eps_high);
-    if (dual_clip)
-      check(std::isfinite(*dual_clip) && *dual_clip > 1.0, op, "dual_clip must be > 1 (e.g. 3), got ", *dual_clip);
-    check(std::isfinite(shaping_gamma) && shaping_gamma > 0.0, op, "shaping_gamma must be > 0, got ",
-          shaping_gamma);
-    check(std::isfinite(beta) && beta >= 0.0, op, "beta (the KL coefficient) must be >= 0, got ", beta);
-    check(std::isfinite(entropy_coef) && entropy_coef >= 0.0, op, "entropy_coef must be >= 0, got ", entropy_coef);
-    if (aggregation == Aggregation::Constant)
-      check(std::isfinite(constant_normalizer) && constant_normalizer > 0.0, op,
-            "constant aggregation needs constant_normalizer > 0 (e.g. the maximum response length), got ",
-            constant_normalizer);
-  }
+  void validate() const;
 
   PpoClip ppo_clip() const { return {eps_low, eps_high, clip, dual_clip}; }
 };
@@ -156,39 +142,10 @@ struct ObjectiveMetrics {
   MeanMetric on_prob = {};    // p over OnPolicy tokens
   MeanMetric off_prob = {};   // p over OffPolicy and Expert tokens (those the policy did not sample)
 
-  ObjectiveMetrics& operator+=(const ObjectiveMetrics& o) {
-    loss += o.loss;
-    loss_policy += o.loss_policy;
-    loss_sft += o.loss_sft;
-    loss_kl += o.loss_kl;
-    loss_entropy += o.loss_entropy;
-    kl += o.kl;
-    ppo_kl += o.ppo_kl;
-    entropy += o.entropy;
-    clip_low += o.clip_low;
-    clip_high += o.clip_high;
-    clip_dual += o.clip_dual;
-    on_prob += o.on_prob;
-    off_prob += o.off_prob;
-    return *this;
-  }
+  ObjectiveMetrics& operator+=(const ObjectiveMetrics& o);
 
   // Named as in docs/algorithms.md section 6; a token mean over no tokens reads 0.
-  std::vector<std::pair<std::string, double>> named() const {
-    return {{"loss", loss},
-            {"loss/policy", loss_policy},
-            {"loss/sft", loss_sft},
-            {"loss/kl", loss_kl},
-            {"loss/entropy", loss_entropy},
-            {"kl", kl.mean()},
-            {"ppo_kl", ppo_kl.mean()},
-            {"entropy", entropy.mean()},
-            {"clip_ratio/low", clip_low.mean()},
-            {"clip_ratio/high", clip_high.mean()},
-            {"clip_ratio/dual", clip_dual.mean()},
-            {"on/prob_mean", on_prob.mean()},
-            {"off/prob_mean", off_prob.mean()}};
-  }
+  std::vector<std::pair<std::string, double>> named() const;
 };
 
 // One micro-batch of rows. Shapes: N rows, L positions.
@@ -436,3 +393,60 @@ ObjectiveResult<T> mixed_objective(const ObjectiveBatch<T>& batch, double mu, co
 }
 
 }  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+
+namespace chord::rl {
+
+CHORD_INLINE void ObjectiveOptions::validate() const {
+  const char* op = "ObjectiveOptions";
+  check(std::isfinite(eps_low) && eps_low >= 0.0 && eps_low <= 1.0, op, "eps_low must be in [0, 1], got ",
+        eps_low);
+  check(std::isfinite(eps_high) && eps_high >= 0.0, op, "eps_high must be >= 0, got ", eps_high);
+  if (dual_clip)
+    check(std::isfinite(*dual_clip) && *dual_clip > 1.0, op, "dual_clip must be > 1 (e.g. 3), got ", *dual_clip);
+  check(std::isfinite(shaping_gamma) && shaping_gamma > 0.0, op, "shaping_gamma must be > 0, got ",
+        shaping_gamma);
+  check(std::isfinite(beta) && beta >= 0.0, op, "beta (the KL coefficient) must be >= 0, got ", beta);
+  check(std::isfinite(entropy_coef) && entropy_coef >= 0.0, op, "entropy_coef must be >= 0, got ", entropy_coef);
+  if (aggregation == Aggregation::Constant)
+    check(std::isfinite(constant_normalizer) && constant_normalizer > 0.0, op,
+          "constant aggregation needs constant_normalizer > 0 (e.g. the maximum response length), got ",
+          constant_normalizer);
+}
+
+CHORD_INLINE ObjectiveMetrics& ObjectiveMetrics::operator+=(const ObjectiveMetrics& o) {
+  loss += o.loss;
+  loss_policy += o.loss_policy;
+  loss_sft += o.loss_sft;
+  loss_kl += o.loss_kl;
+  loss_entropy += o.loss_entropy;
+  kl += o.kl;
+  ppo_kl += o.ppo_kl;
+  entropy += o.entropy;
+  clip_low += o.clip_low;
+  clip_high += o.clip_high;
+  clip_dual += o.clip_dual;
+  on_prob += o.on_prob;
+  off_prob += o.off_prob;
+  return *this;
+}
+
+CHORD_INLINE std::vector<std::pair<std::string, double>> ObjectiveMetrics::named() const {
+  return {{"loss", loss},
+          {"loss/policy", loss_policy},
+          {"loss/sft", loss_sft},
+          {"loss/kl", loss_kl},
+          {"loss/entropy", loss_entropy},
+          {"kl", kl.mean()},
+          {"ppo_kl", ppo_kl.mean()},
+          {"entropy", entropy.mean()},
+          {"clip_ratio/low", clip_low.mean()},
+          {"clip_ratio/high", clip_high.mean()},
+          {"clip_ratio/dual", clip_dual.mean()},
+          {"on/prob_mean", on_prob.mean()},
+          {"off/prob_mean", off_prob.mean()}};
+}
+
+}  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

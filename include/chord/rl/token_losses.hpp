@@ -17,13 +17,10 @@
 //
 // Everything is computed in double.
 
-#include <algorithm>
-#include <cmath>
 #include <optional>
-#include <string>
 #include <string_view>
 
-#include "chord/core/error.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::rl {
 
@@ -60,7 +57,59 @@ struct PpoTokenLoss {
 // range, u = c and dl/dlp = d(-A rho)/dlp = -A rho (drho/dlp = rho); when the
 // clipped term is larger, it is constant in lp and dl/dlp = 0. The dual clip
 // replaces l by -A c_dual (constant) when that is smaller.
-inline PpoTokenLoss ppo_token_loss(double lp, double lp_old, double advantage, const PpoClip& options = {}) {
+PpoTokenLoss ppo_token_loss(double lp, double lp_old, double advantage, const PpoClip& options = {});
+
+// ---- LUFFY off-policy shaping ---------------------------------------------------
+
+// l = -A p / (p + gamma) with p = exp(lp); the gradient flows through p
+// (no detach, no old log-prob, no clip): dl/dlp = -A * gamma p / (p + gamma)^2.
+TokenLoss shaped_off_policy_token_loss(double lp, double advantage, double gamma);
+
+// The same term without the shaping (LUFFY's ablation, gamma -> plain p): l = -A p, the
+// gradient through p: dl/dlp = -A p. It fades with p, so the expert's rare tokens barely move.
+TokenLoss unshaped_off_policy_token_loss(double lp, double advantage);
+
+// ---- SFT ----------------------------------------------------------------------
+
+enum class SftWeight {
+  Plain,       // w = 1                  (SFT, CHORD-mu)
+  Phi,         // w = sg(p (1 - p))      (CHORD-phi)
+  Importance,  // w = sg(p)              (SFT-IS)
+};
+
+// s = -w lp with the weight w under stop-gradient: ds/dlp = -w.
+TokenLoss sft_token_loss(double lp, SftWeight weighting);
+
+// ---- KL to a reference policy ----------------------------------------------------
+
+enum class KLEstimator { K1, K2, K3 };
+
+// With d = lp_ref - lp (so dd/dlp = -1):
+//   k1 = -d,                dk1/dlp = 1
+//   k2 = d^2 / 2,           dk2/dlp = -d
+//   k3 = exp(d) - d - 1,    dk3/dlp = 1 - exp(d); clamped to [-10, 10], with no gradient where clamped.
+TokenLoss kl_token(double lp, double lp_ref, KLEstimator estimator);
+
+// ---- names, for configuration files and command lines ----------------------------
+
+const char* to_string(SftWeight w);
+SftWeight sft_weight_from_string(std::string_view name);
+
+const char* to_string(KLEstimator k);
+KLEstimator kl_estimator_from_string(std::string_view name);
+
+}  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "chord/core/error.hpp"
+
+namespace chord::rl {
+
+CHORD_INLINE PpoTokenLoss ppo_token_loss(double lp, double lp_old, double advantage, const PpoClip& options) {
   PpoTokenLoss out;
   const double rho = std::exp(lp - lp_old);
   out.ratio = rho;
@@ -86,33 +135,18 @@ inline PpoTokenLoss ppo_token_loss(double lp, double lp_old, double advantage, c
   return out;
 }
 
-// ---- LUFFY off-policy shaping ---------------------------------------------------
-
-// l = -A p / (p + gamma) with p = exp(lp); the gradient flows through p
-// (no detach, no old log-prob, no clip): dl/dlp = -A * gamma p / (p + gamma)^2.
-inline TokenLoss shaped_off_policy_token_loss(double lp, double advantage, double gamma) {
+CHORD_INLINE TokenLoss shaped_off_policy_token_loss(double lp, double advantage, double gamma) {
   const double p = std::exp(lp);
   const double denom = p + gamma;
   return {-advantage * p / denom, -advantage * gamma * p / (denom * denom)};
 }
 
-// The same term without the shaping (LUFFY's ablation, gamma -> plain p): l = -A p, the
-// gradient through p: dl/dlp = -A p. It fades with p, so the expert's rare tokens barely move.
-inline TokenLoss unshaped_off_policy_token_loss(double lp, double advantage) {
+CHORD_INLINE TokenLoss unshaped_off_policy_token_loss(double lp, double advantage) {
   const double p = std::exp(lp);
   return {-advantage * p, -advantage * p};
 }
 
-// ---- SFT ----------------------------------------------------------------------
-
-enum class SftWeight {
-  Plain,       // w = 1                  (SFT, CHORD-mu)
-  Phi,         // w = sg(p (1 - p))      (CHORD-phi)
-  Importance,  // w = sg(p)              (SFT-IS)
-};
-
-// s = -w lp with the weight w under stop-gradient: ds/dlp = -w.
-inline TokenLoss sft_token_loss(double lp, SftWeight weighting) {
+CHORD_INLINE TokenLoss sft_token_loss(double lp, SftWeight weighting) {
   double w = 1.0;
   if (weighting != SftWeight::Plain) {
     const double p = std::exp(lp);
@@ -121,15 +155,7 @@ inline TokenLoss sft_token_loss(double lp, SftWeight weighting) {
   return {-w * lp, -w};
 }
 
-// ---- KL to a reference policy ----------------------------------------------------
-
-enum class KLEstimator { K1, K2, K3 };
-
-// With d = lp_ref - lp (so dd/dlp = -1):
-//   k1 = -d,                dk1/dlp = 1
-//   k2 = d^2 / 2,           dk2/dlp = -d
-//   k3 = exp(d) - d - 1,    dk3/dlp = 1 - exp(d); clamped to [-10, 10], with no gradient where clamped.
-inline TokenLoss kl_token(double lp, double lp_ref, KLEstimator estimator) {
+CHORD_INLINE TokenLoss kl_token(double lp, double lp_ref, KLEstimator estimator) {
   const double d = lp_ref - lp;
   switch (estimator) {
     case KLEstimator::K1: return {-d, 1.0};
@@ -145,9 +171,7 @@ inline TokenLoss kl_token(double lp, double lp_ref, KLEstimator estimator) {
   return {};
 }
 
-// ---- names, for configuration files and command lines ----------------------------
-
-inline const char* to_string(SftWeight w) {
+CHORD_INLINE const char* to_string(SftWeight w) {
   switch (w) {
     case SftWeight::Plain: return "plain";
     case SftWeight::Phi: return "phi";
@@ -155,13 +179,14 @@ inline const char* to_string(SftWeight w) {
   }
   return "?";
 }
-inline SftWeight sft_weight_from_string(std::string_view name) {
+
+CHORD_INLINE SftWeight sft_weight_from_string(std::string_view name) {
   for (SftWeight w : {SftWeight::Plain, SftWeight::Phi, SftWeight::Importance})
     if (name == to_string(w)) return w;
   fail("sft_weight_from_string", "unknown SFT weighting '", std::string(name), "' (expected plain, phi or importance)");
 }
 
-inline const char* to_string(KLEstimator k) {
+CHORD_INLINE const char* to_string(KLEstimator k) {
   switch (k) {
     case KLEstimator::K1: return "k1";
     case KLEstimator::K2: return "k2";
@@ -169,10 +194,12 @@ inline const char* to_string(KLEstimator k) {
   }
   return "?";
 }
-inline KLEstimator kl_estimator_from_string(std::string_view name) {
+
+CHORD_INLINE KLEstimator kl_estimator_from_string(std::string_view name) {
   for (KLEstimator k : {KLEstimator::K1, KLEstimator::K2, KLEstimator::K3})
     if (name == to_string(k)) return k;
   fail("kl_estimator_from_string", "unknown KL estimator '", std::string(name), "' (expected k1, k2 or k3)");
 }
 
 }  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

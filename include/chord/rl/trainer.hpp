@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "chord/core/grad_mode.hpp"
+#include "chord/core/non_templates.hpp"
 #include "chord/io/checkpoint_dir.hpp"
 #include "chord/io/gpt_checkpoint.hpp"
 #include "chord/io/json.hpp"
@@ -79,33 +80,7 @@ struct TrainerOptions {
   std::string progress_label = "";   // the progress lines' [label]; "" = the method's name
   uint64_t seed = 1;
 
-  void validate() const {
-    const char* op = "TrainerOptions";
-    check(steps >= 1, op, "steps must be >= 1, got ", steps);
-    check(prompts_per_step >= 1, op, "prompts_per_step must be >= 1, got ", prompts_per_step);
-    check(group_size >= 2, op, "group_size must be >= 2 (group advantages need 2 responses), got ", group_size);
-    check(method != Method::LUFFY || (off_policy_per_group >= 1 && off_policy_per_group < group_size), op,
-          "LUFFY needs 1 <= off_policy_per_group < group_size, got ", off_policy_per_group, " of ", group_size);
-    check(expert_rows_per_step >= 1, op, "expert_rows_per_step must be >= 1, got ", expert_rows_per_step);
-    check(sft_steps >= 0 && sft_steps <= steps, op, "SFT-then-RL needs 0 <= sft_steps <= steps, got ", sft_steps,
-          " of ", steps);
-    check(mu_decay_steps >= 0, op, "mu_decay_steps must be >= 0, got ", mu_decay_steps);
-    check(micro_batch_rows >= 1, op, "micro_batch_rows must be >= 1, got ", micro_batch_rows);
-    check(lr >= 0 && weight_decay >= 0 && max_grad_norm > 0, op, "need lr >= 0, weight_decay >= 0, max_grad_norm > 0");
-    check(temperature > 0, op, "temperature must be > 0 for on-policy sampling, got ", temperature);
-    check(max_new_tokens >= 1, op, "max_new_tokens must be >= 1, got ", max_new_tokens);
-    check(beta >= 0, op, "beta must be >= 0, got ", beta);
-    check(eval_every >= 0 && checkpoint_every >= 0 && progress_every >= 1, op,
-          "eval_every and checkpoint_every must be >= 0, progress_every >= 1");
-    eval.validate();
-    if (objective_override) {
-      objective_override->validate();
-      check(objective_override->beta == 0.0 || objective_override->beta == beta, op,
-            "objective_override.beta = ", objective_override->beta, " but beta = ", beta,
-            ": set the KL coefficient in TrainerOptions::beta (it decides whether a reference model is kept)");
-    }
-    if (mu_override) mu_override->validate();
-  }
+  void validate() const;
 };
 
 using MetricRow = std::vector<std::pair<std::string, double>>;
@@ -501,3 +476,38 @@ class Trainer {
 };
 
 }  // namespace chord::rl
+
+#if CHORD_DEFINES_NON_TEMPLATES
+
+namespace chord::rl {
+
+CHORD_INLINE void TrainerOptions::validate() const {
+  const char* op = "TrainerOptions";
+  check(steps >= 1, op, "steps must be >= 1, got ", steps);
+  check(prompts_per_step >= 1, op, "prompts_per_step must be >= 1, got ", prompts_per_step);
+  check(group_size >= 2, op, "group_size must be >= 2 (group advantages need 2 responses), got ", group_size);
+  check(method != Method::LUFFY || (off_policy_per_group >= 1 && off_policy_per_group < group_size), op,
+        "LUFFY needs 1 <= off_policy_per_group < group_size, got ", off_policy_per_group, " of ", group_size);
+  check(expert_rows_per_step >= 1, op, "expert_rows_per_step must be >= 1, got ", expert_rows_per_step);
+  check(sft_steps >= 0 && sft_steps <= steps, op, "SFT-then-RL needs 0 <= sft_steps <= steps, got ", sft_steps,
+        " of ", steps);
+  check(mu_decay_steps >= 0, op, "mu_decay_steps must be >= 0, got ", mu_decay_steps);
+  check(micro_batch_rows >= 1, op, "micro_batch_rows must be >= 1, got ", micro_batch_rows);
+  check(lr >= 0 && weight_decay >= 0 && max_grad_norm > 0, op, "need lr >= 0, weight_decay >= 0, max_grad_norm > 0");
+  check(temperature > 0, op, "temperature must be > 0 for on-policy sampling, got ", temperature);
+  check(max_new_tokens >= 1, op, "max_new_tokens must be >= 1, got ", max_new_tokens);
+  check(beta >= 0, op, "beta must be >= 0, got ", beta);
+  check(eval_every >= 0 && checkpoint_every >= 0 && progress_every >= 1, op,
+        "eval_every and checkpoint_every must be >= 0, progress_every >= 1");
+  eval.validate();
+  if (objective_override) {
+    objective_override->validate();
+    check(objective_override->beta == 0.0 || objective_override->beta == beta, op,
+          "objective_override.beta = ", objective_override->beta, " but beta = ", beta,
+          ": set the KL coefficient in TrainerOptions::beta (it decides whether a reference model is kept)");
+  }
+  if (mu_override) mu_override->validate();
+}
+
+}  // namespace chord::rl
+#endif  // CHORD_DEFINES_NON_TEMPLATES

@@ -40,6 +40,7 @@
 #include "chord/core/dtype.hpp"
 #include "chord/core/error.hpp"
 #include "chord/core/generator.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::sample {
 
@@ -55,21 +56,7 @@ struct FilterOptions {
 
   bool greedy() const { return temperature == 0.0; }
 
-  void validate(const char* op = "sample") const {
-    check(std::isfinite(temperature) && temperature >= 0.0, op,
-          "temperature must be finite and >= 0 (0 is greedy), got ", temperature);
-    // Dividing float logits by a tiny temperature overflows them to inf (then NaN probabilities);
-    // below kMinTemperature sampling is greedy in all but name: say so instead.
-    check(temperature == 0.0 || temperature >= kMinTemperature, op, "temperature ", temperature,
-          " is too small to divide the logits by (it overflows them): use 0 for greedy decoding, or at least ",
-          kMinTemperature);
-    check(top_k >= 0, op, "top_k must be >= 0 (0 is off), got ", top_k);
-    check(std::isfinite(top_p) && top_p > 0.0 && top_p <= 1.0, op, "top_p must be in (0, 1] (1 is off), got ", top_p);
-    check(std::isfinite(min_p) && min_p >= 0.0 && min_p <= 1.0, op, "min_p must be in [0, 1] (0 is off), got ",
-          min_p);
-    check(std::isfinite(repetition_penalty) && repetition_penalty > 0.0, op,
-          "repetition_penalty must be finite and > 0 (1 is off), got ", repetition_penalty);
-  }
+  void validate(const char* op = "sample") const;
 };
 
 // Draws token ids from logits rows of one vocabulary size. Holds the work buffers of one row,
@@ -232,3 +219,26 @@ namespace chord {
 using sample::FilterOptions;
 using sample::TokenSampler;
 }  // namespace chord
+
+#if CHORD_DEFINES_NON_TEMPLATES
+
+namespace chord::sample {
+
+CHORD_INLINE void FilterOptions::validate(const char* op) const {
+  check(std::isfinite(temperature) && temperature >= 0.0, op,
+        "temperature must be finite and >= 0 (0 is greedy), got ", temperature);
+  // Dividing float logits by a tiny temperature overflows them to inf (then NaN probabilities);
+  // below kMinTemperature sampling is greedy in all but name: say so instead.
+  check(temperature == 0.0 || temperature >= kMinTemperature, op, "temperature ", temperature,
+        " is too small to divide the logits by (it overflows them): use 0 for greedy decoding, or at least ",
+        kMinTemperature);
+  check(top_k >= 0, op, "top_k must be >= 0 (0 is off), got ", top_k);
+  check(std::isfinite(top_p) && top_p > 0.0 && top_p <= 1.0, op, "top_p must be in (0, 1] (1 is off), got ", top_p);
+  check(std::isfinite(min_p) && min_p >= 0.0 && min_p <= 1.0, op, "min_p must be in [0, 1] (0 is off), got ",
+        min_p);
+  check(std::isfinite(repetition_penalty) && repetition_penalty > 0.0, op,
+        "repetition_penalty must be finite and > 0 (1 is off), got ", repetition_penalty);
+}
+
+}  // namespace chord::sample
+#endif  // CHORD_DEFINES_NON_TEMPLATES

@@ -59,6 +59,7 @@
 #include "chord/core/error.hpp"
 #include "chord/core/generator.hpp"
 #include "chord/core/grad_mode.hpp"
+#include "chord/core/non_templates.hpp"
 #include "chord/core/tensor.hpp"
 #include "chord/io/tokenizer.hpp"
 #include "chord/nn/gpt.hpp"
@@ -85,29 +86,12 @@ struct SampleOptions {
             .repetition_penalty = repetition_penalty};
   }
 
-  void validate(int64_t vocab_size, const char* op = "generate") const {
-    filters().validate(op);
-    check(max_new_tokens >= 1, op, "max_new_tokens must be >= 1, got ", max_new_tokens);
-    check(eos_id >= -1 && eos_id < vocab_size, op, "eos_id ", eos_id, " is outside [0, ", vocab_size,
-          ") (use -1 for none)");
-    for (std::size_t i = 0; i < stop_ids.size(); ++i)
-      check(stop_ids[i] >= 0 && stop_ids[i] < vocab_size, op, "stop_ids[", i, "] = ", stop_ids[i],
-            " is outside the vocabulary [0, ", vocab_size, ")");
-    check(pad_id >= 0 && pad_id < vocab_size, op, "pad_id ", pad_id, " is outside the vocabulary [0, ", vocab_size,
-          ")");
-  }
+  void validate(int64_t vocab_size, const char* op = "generate") const;
 };
 
 enum class FinishReason { Eos, Stop, Length };
 
-inline const char* finish_reason_name(FinishReason reason) {
-  switch (reason) {
-    case FinishReason::Eos: return "eos";
-    case FinishReason::Stop: return "stop";
-    case FinishReason::Length: return "length";
-  }
-  return "?";
-}
+const char* finish_reason_name(FinishReason reason);
 
 // One sampled response.
 template <FloatingPoint T = float>
@@ -440,3 +424,31 @@ using sample::SampleOptions;
 using sample::generate;
 using sample::generate_text;
 }  // namespace chord
+
+#if CHORD_DEFINES_NON_TEMPLATES
+
+namespace chord::sample {
+
+CHORD_INLINE void SampleOptions::validate(int64_t vocab_size, const char* op) const {
+  filters().validate(op);
+  check(max_new_tokens >= 1, op, "max_new_tokens must be >= 1, got ", max_new_tokens);
+  check(eos_id >= -1 && eos_id < vocab_size, op, "eos_id ", eos_id, " is outside [0, ", vocab_size,
+        ") (use -1 for none)");
+  for (std::size_t i = 0; i < stop_ids.size(); ++i)
+    check(stop_ids[i] >= 0 && stop_ids[i] < vocab_size, op, "stop_ids[", i, "] = ", stop_ids[i],
+          " is outside the vocabulary [0, ", vocab_size, ")");
+  check(pad_id >= 0 && pad_id < vocab_size, op, "pad_id ", pad_id, " is outside the vocabulary [0, ", vocab_size,
+        ")");
+}
+
+CHORD_INLINE const char* finish_reason_name(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::Eos: return "eos";
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+  }
+  return "?";
+}
+
+}  // namespace chord::sample
+#endif  // CHORD_DEFINES_NON_TEMPLATES

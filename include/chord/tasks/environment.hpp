@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chord/core/non_templates.hpp"
 #include "chord/rl/environment.hpp"
 #include "chord/tasks/suite.hpp"
 
@@ -23,32 +24,14 @@ enum class DemonstrationStyle { Expert, BasePretraining };
 class SuiteEnvironment : public rl::Environment {
  public:
   explicit SuiteEnvironment(const TaskSuite& suite, DemonstrationStyle style = DemonstrationStyle::Expert,
-                            PretrainOptions pretrain = {})
-      : suite_(suite), style_(style), pretrain_(pretrain) {
-    for (const Split& split : suite_.splits()) {
-      rl::EvalSplit s{split.name, {}};
-      for (const Problem& p : split.problems) s.queries.push_back(to_query(p));
-      splits_.push_back(std::move(s));
-    }
-  }
+                            PretrainOptions pretrain = {});
 
-  std::vector<rl::Query> sample_queries(int64_t n, Generator& gen) const override {
-    std::vector<rl::Query> out;
-    for (const Problem& p : suite_.train_batch(n, gen)) out.push_back(to_query(p));
-    return out;
-  }
-  double reward(const rl::Query& q, std::string_view response) const override {
-    return suite_.reward(to_problem(q), response);
-  }
-  std::string demonstrate(const rl::Query& q) const override { return suite_.expert_solution(to_problem(q)); }
-  std::vector<rl::EvalSplit> eval_splits() const override { return splits_; }
+  CHORD_INLINE_VIRTUAL std::vector<rl::Query> sample_queries(int64_t n, Generator& gen) const override;
+  CHORD_INLINE_VIRTUAL double reward(const rl::Query& q, std::string_view response) const override;
+  CHORD_INLINE_VIRTUAL std::string demonstrate(const rl::Query& q) const override;
+  CHORD_INLINE_VIRTUAL std::vector<rl::EvalSplit> eval_splits() const override;
 
-  std::vector<rl::Demonstration> sample_demonstrations(int64_t n, Generator& gen) const override {
-    if (style_ == DemonstrationStyle::Expert) return rl::Environment::sample_demonstrations(n, gen);
-    std::vector<rl::Demonstration> out;
-    for (Example& e : suite_.pretrain_corpus(n, gen, pretrain_)) out.push_back({to_query(e.problem), std::move(e.response)});
-    return out;
-  }
+  CHORD_INLINE_VIRTUAL std::vector<rl::Demonstration> sample_demonstrations(int64_t n, Generator& gen) const override;
 
   const TaskSuite& suite() const { return suite_; }
 
@@ -65,3 +48,45 @@ class SuiteEnvironment : public rl::Environment {
 };
 
 }  // namespace chord::tasks
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <utility>
+
+namespace chord::tasks {
+
+CHORD_INLINE SuiteEnvironment::SuiteEnvironment(const TaskSuite& suite, DemonstrationStyle style,
+                                                PretrainOptions pretrain)
+    : suite_(suite), style_(style), pretrain_(pretrain) {
+  for (const Split& split : suite_.splits()) {
+    rl::EvalSplit s{split.name, {}};
+    for (const Problem& p : split.problems) s.queries.push_back(to_query(p));
+    splits_.push_back(std::move(s));
+  }
+}
+
+CHORD_INLINE std::vector<rl::Query> SuiteEnvironment::sample_queries(int64_t n, Generator& gen) const {
+  std::vector<rl::Query> out;
+  for (const Problem& p : suite_.train_batch(n, gen)) out.push_back(to_query(p));
+  return out;
+}
+
+CHORD_INLINE double SuiteEnvironment::reward(const rl::Query& q, std::string_view response) const {
+  return suite_.reward(to_problem(q), response);
+}
+
+CHORD_INLINE std::string SuiteEnvironment::demonstrate(const rl::Query& q) const {
+  return suite_.expert_solution(to_problem(q));
+}
+
+CHORD_INLINE std::vector<rl::EvalSplit> SuiteEnvironment::eval_splits() const { return splits_; }
+
+CHORD_INLINE std::vector<rl::Demonstration> SuiteEnvironment::sample_demonstrations(int64_t n,
+                                                                                 Generator& gen) const {
+  if (style_ == DemonstrationStyle::Expert) return rl::Environment::sample_demonstrations(n, gen);
+  std::vector<rl::Demonstration> out;
+  for (Example& e : suite_.pretrain_corpus(n, gen, pretrain_)) out.push_back({to_query(e.problem), std::move(e.response)});
+  return out;
+}
+
+}  // namespace chord::tasks
+#endif  // CHORD_DEFINES_NON_TEMPLATES

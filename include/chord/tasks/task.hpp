@@ -28,10 +28,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 
-#include "chord/core/error.hpp"
 #include "chord/core/generator.hpp"
+#include "chord/core/non_templates.hpp"
 
 namespace chord::tasks {
 
@@ -79,15 +78,7 @@ struct Difficulties {
 
 // The final answer of `response`: what follows the last '#', if it is non-empty and made only of
 // `answer_chars`; nullopt for a malformed response.
-inline std::optional<std::string> extract_answer(std::string_view response, std::string_view answer_chars) {
-  const std::size_t at = response.rfind(kAnswerMarker);
-  if (at == std::string_view::npos) return std::nullopt;
-  const std::string_view answer = response.substr(at + 1);
-  if (answer.empty()) return std::nullopt;
-  for (char c : answer)
-    if (answer_chars.find(c) == std::string_view::npos) return std::nullopt;
-  return std::string(answer);
-}
+std::optional<std::string> extract_answer(std::string_view response, std::string_view answer_chars);
 
 // A task family. Implementations are immutable: every method is const and thread-safe.
 class Task {
@@ -109,10 +100,7 @@ class Task {
   virtual std::string expert_solution(const Problem& problem) const = 0;
 
   // The response in the BASE style, the same for every family: "#<answer>".
-  std::string base_solution(const Problem& problem) const {
-    check_problem(problem, "base_solution");
-    return base_response(problem.answer);
-  }
+  std::string base_solution(const Problem& problem) const;
 
   // A base-style response with `answer` as its final answer (for corrupted pretraining data).
   static std::string base_response(std::string_view answer) {
@@ -121,18 +109,7 @@ class Task {
 
   // A plausible wrong answer to `problem`: well-formed (scores 0), never equal to the reference.
   // The default changes one character to another of answer_chars(); families may do better.
-  virtual std::string wrong_answer(const Problem& problem, Generator& gen) const {
-    check_problem(problem, "wrong_answer");
-    const std::string chars = answer_chars();
-    check(chars.size() >= 2 && !problem.answer.empty(), name_.c_str(),
-          "wrong_answer: needs a non-empty answer and at least two answer characters");
-    std::string wrong = problem.answer;
-    const auto pos = static_cast<std::size_t>(gen.randint(0, static_cast<int64_t>(wrong.size())));
-    const std::size_t old = chars.find(wrong[pos]);
-    const auto shift = static_cast<std::size_t>(gen.randint(1, static_cast<int64_t>(chars.size())));
-    wrong[pos] = chars[(old + shift) % chars.size()];  // any other character of the answer alphabet
-    return wrong;
-  }
+  CHORD_INLINE_VIRTUAL virtual std::string wrong_answer(const Problem& problem, Generator& gen) const;
 
   // The final answer of `response`, or nullopt when it is malformed (see the top of this file).
   std::optional<std::string> extract_answer(std::string_view response) const {
@@ -140,13 +117,7 @@ class Task {
   }
 
   // 1 for the correct final answer, -0.1 for a malformed response, 0 otherwise.
-  double reward(const Problem& problem, std::string_view response) const {
-    check(problem.family == name_, name_.c_str(), "reward: the problem belongs to family '", problem.family,
-          "', not '", name_, "'");
-    const std::optional<std::string> answer = extract_answer(response);
-    if (!answer) return kRewardMalformed;
-    return *answer == problem.answer ? kRewardCorrect : kRewardWrong;
-  }
+  double reward(const Problem& problem, std::string_view response) const;
 
   // Every character this family can put in a prompt or a response (sorted, distinct).
   virtual std::string alphabet() const = 0;
@@ -157,28 +128,12 @@ class Task {
   virtual int64_t max_text_length(int difficulty) const = 0;
 
  protected:
-  Task(std::string name, DifficultyRange valid, Difficulties ranges)
-      : name_(std::move(name)), valid_(valid), ranges_(ranges) {
-    check(valid_.lo <= valid_.hi, name_.c_str(), "valid difficulty range ", valid_.str(), " is empty");
-    check(valid_.contains(ranges_.id), name_.c_str(), "in-distribution difficulties ", ranges_.id.str(),
-          " must be a non-empty range inside the valid range ", valid_.str());
-    check(valid_.contains(ranges_.ood), name_.c_str(), "out-of-distribution difficulties ", ranges_.ood.str(),
-          " must be a non-empty range inside the valid range ", valid_.str());
-  }
+  Task(std::string name, DifficultyRange valid, Difficulties ranges);
 
-  void check_difficulty(int difficulty, const char* what) const {
-    check(valid_.contains(difficulty), name_.c_str(), what, ": difficulty ", difficulty,
-          " is outside the valid range ", valid_.str());
-  }
+  void check_difficulty(int difficulty, const char* what) const;
 
   // The problem belongs to this family and its answer is the reference solver's.
-  void check_problem(const Problem& problem, const char* what) const {
-    check(problem.family == name_, name_.c_str(), what, ": the problem belongs to family '", problem.family,
-          "', not '", name_, "'");
-    const std::string expected = solve(problem.prompt);
-    check(problem.answer == expected, name_.c_str(), what, ": the problem's answer '", problem.answer,
-          "' is not the answer '", expected, "' to prompt '", problem.prompt, "'");
-  }
+  void check_problem(const Problem& problem, const char* what) const;
 
  private:
   std::string name_;
@@ -187,3 +142,71 @@ class Task {
 };
 
 }  // namespace chord::tasks
+
+#if CHORD_DEFINES_NON_TEMPLATES
+#include <utility>
+
+#include "chord/core/error.hpp"
+
+namespace chord::tasks {
+
+CHORD_INLINE std::optional<std::string> extract_answer(std::string_view response, std::string_view answer_chars) {
+  const std::size_t at = response.rfind(kAnswerMarker);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view answer = response.substr(at + 1);
+  if (answer.empty()) return std::nullopt;
+  for (char c : answer)
+    if (answer_chars.find(c) == std::string_view::npos) return std::nullopt;
+  return std::string(answer);
+}
+
+CHORD_INLINE std::string Task::base_solution(const Problem& problem) const {
+  check_problem(problem, "base_solution");
+  return base_response(problem.answer);
+}
+
+CHORD_INLINE std::string Task::wrong_answer(const Problem& problem, Generator& gen) const {
+  check_problem(problem, "wrong_answer");
+  const std::string chars = answer_chars();
+  check(chars.size() >= 2 && !problem.answer.empty(), name_.c_str(),
+        "wrong_answer: needs a non-empty answer and at least two answer characters");
+  std::string wrong = problem.answer;
+  const auto pos = static_cast<std::size_t>(gen.randint(0, static_cast<int64_t>(wrong.size())));
+  const std::size_t old = chars.find(wrong[pos]);
+  const auto shift = static_cast<std::size_t>(gen.randint(1, static_cast<int64_t>(chars.size())));
+  wrong[pos] = chars[(old + shift) % chars.size()];  // any other character of the answer alphabet
+  return wrong;
+}
+
+CHORD_INLINE double Task::reward(const Problem& problem, std::string_view response) const {
+  check(problem.family == name_, name_.c_str(), "reward: the problem belongs to family '", problem.family,
+        "', not '", name_, "'");
+  const std::optional<std::string> answer = extract_answer(response);
+  if (!answer) return kRewardMalformed;
+  return *answer == problem.answer ? kRewardCorrect : kRewardWrong;
+}
+
+CHORD_INLINE Task::Task(std::string name, DifficultyRange valid, Difficulties ranges)
+    : name_(std::move(name)), valid_(valid), ranges_(ranges) {
+  check(valid_.lo <= valid_.hi, name_.c_str(), "valid difficulty range ", valid_.str(), " is empty");
+  check(valid_.contains(ranges_.id), name_.c_str(), "in-distribution difficulties ", ranges_.id.str(),
+        " must be a non-empty range inside the valid range ", valid_.str());
+  check(valid_.contains(ranges_.ood), name_.c_str(), "out-of-distribution difficulties ", ranges_.ood.str(),
+        " must be a non-empty range inside the valid range ", valid_.str());
+}
+
+CHORD_INLINE void Task::check_difficulty(int difficulty, const char* what) const {
+  check(valid_.contains(difficulty), name_.c_str(), what, ": difficulty ", difficulty,
+        " is outside the valid range ", valid_.str());
+}
+
+CHORD_INLINE void Task::check_problem(const Problem& problem, const char* what) const {
+  check(problem.family == name_, name_.c_str(), what, ": the problem belongs to family '", problem.family,
+        "', not '", name_, "'");
+  const std::string expected = solve(problem.prompt);
+  check(problem.answer == expected, name_.c_str(), what, ": the problem's answer '", problem.answer,
+        "' is not the answer '", expected, "' to prompt '", problem.prompt, "'");
+}
+
+}  // namespace chord::tasks
+#endif  // CHORD_DEFINES_NON_TEMPLATES
