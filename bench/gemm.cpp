@@ -166,8 +166,14 @@ int main(int argc, char** argv) {
     }
   }
   const chord::cpu::Isa isa = chord::cpu::active_isa();
-  std::printf("chord cpu::gemm<float>, kernels: %s; median [min-max] of %d reps, GFLOP/s\n",
-              chord::cpu::isa_name(isa), reps);
+  const auto* kn = chord::cpu::gemm_kernel::kernels_for<float>(isa);
+  const chord::cpu::CacheSizes& caches = chord::cpu::detected_cache_sizes();
+  std::printf("chord cpu::gemm<float>, kernels: %s %dx%d, blocks KC %lld MC %lld NC %lld%s (caches from %s: L1d %lld KB, "
+              "L2 %lld KB, L3 %lld KB); median [min-max] of %d reps, GFLOP/s\n",
+              chord::cpu::isa_name(isa), kn->MR, kn->NR, static_cast<long long>(kn->KC), static_cast<long long>(kn->MC),
+              static_cast<long long>(kn->NC), std::getenv("CHORD_GEMM_BLOCKING") ? " (CHORD_GEMM_BLOCKING)" : "",
+              caches.source, static_cast<long long>(caches.l1d >> 10), static_cast<long long>(caches.l2 >> 10),
+              static_cast<long long>(caches.l3 >> 10), reps);
   std::printf("%-16s %5s %5s %5s %3s %3s  %-24s%s\n", "shape", "M", "N", "K", "lay", "thr", "chord",
               portable ? "  portable                  chord/portable" : "");
   for (const Shape& s : shapes_of(set)) {

@@ -4,13 +4,18 @@
 // every operand layout (row-major, column-major, padded, step-2, transposed views),
 // alpha and accumulate; bit-identical results for 1 and 2 threads.
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <chord/backend/cpu/cache_sizes.hpp>
 #include <chord/backend/cpu/gemm.hpp>
 #include <chord/backend/cpu/isa.hpp>
 #include <chord/backend/cpu/parallel.hpp>
@@ -114,17 +119,22 @@ struct Case {
 };
 
 // Sizes around every boundary: tiles (6 x 16, 14 x 32), the direct paths (<= 16 rows or
-// columns), KC = 256 (K = 257, 600: several K blocks), MC (336 float, 168 double).
+// columns). The cache blocks depend on the machine (gemm_blocking.hpp); every shape also runs
+// with kSmallBlocks, which the larger shapes cross in K, M and N.
 const std::vector<Case> kShapes = {
     {1, 1, 1},   {1, 1, 7},    {1, 9, 1},     {5, 1, 3},     {3, 5, 0},     {1, 33, 40},  {2, 70, 33},
     {16, 35, 9}, {17, 35, 9},  {20, 3, 17},   {300, 2, 17},  {3, 300, 5},   {29, 70, 33}, {45, 37, 257},
     {15, 33, 600}, {64, 64, 64}, {100, 47, 40}, {350, 40, 30}, {37, 16, 100}, {6, 16, 8},  {14, 32, 3},
 };
 
+// Blocks small enough that products of a few dozen rows, columns and k cross them all.
+const cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
+
 template <class T>
-void check_all_shapes_and_layouts(cpu::Isa isa) {
+void check_all_shapes_and_layouts(cpu::Isa isa, cpu::gemm_kernel::Blocking blocks) {
   cpu::IsaLimitGuard guard(isa);
-  INFO("isa " << cpu::isa_name(isa));
+  cpu::gemm_kernel::BlockingOverrideGuard block_guard(blocks);
+  INFO("isa " << cpu::isa_name(isa) << ", blocks " << (blocks.KC ? "small" : "this machine's"));
   uint64_t seed = 1;
   for (const Case& s : kShapes) {
     INFO("M " << s.M << " N " << s.N << " K " << s.K);
@@ -161,11 +171,135 @@ std::vector<T> product_bits(int64_t M, int64_t N, int64_t K, Layout la, Layout l
 }  // namespace
 
 TEST_CASE("gemm matches a double-precision triple loop for every shape and layout, float") {
-  for (cpu::Isa isa : isas()) check_all_shapes_and_layouts<float>(isa);
+  for (cpu::Isa isa : isas())
+    for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks})
+      check_all_shapes_and_layouts<float>(isa, blocks);
 }
 
 TEST_CASE("gemm matches a double-precision triple loop for every shape and layout, double") {
-  for (cpu::Isa isa : isas()) check_all_shapes_and_layouts<double>(isa);
+  for (cpu::Isa isa : isas())
+    for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks})
+      check_all_shapes_and_layouts<double>(isa, blocks);
+}
+
+TEST_CASE("the cache blocks MC and NC change no bit of C; KC, which splits the sums, does") {
+  ThreadCount restore;
+  auto bits = [](cpu::gemm_kernel::Blocking blocks, int threads) {
+    cpu::gemm_kernel::BlockingOverrideGuard guard(blocks);
+    return product_bits<float>(300, 200, 300, Layout::RowMajor, Layout::ColMajor, threads, true);
+  };
+  for (cpu::Isa isa : isas()) {
+    cpu::IsaLimitGuard guard(isa);
+    INFO("isa " << cpu::isa_name(isa));
+    const auto reference = bits({64, 60, 64}, 1);
+    for (cpu::gemm_kernel::Blocking b : {cpu::gemm_kernel::Blocking{64, 30, 64}, cpu::gemm_kernel::Blocking{64, 500, 64},
+                                         cpu::gemm_kernel::Blocking{64, 60, 128}, cpu::gemm_kernel::Blocking{64, 42, 4096}})
+      for (int threads : {1, 2}) {
+        INFO("MC " << b.MC << " NC " << b.NC << ", threads " << threads);
+        const auto other = bits(b, threads);
+        CHECK(std::memcmp(reference.data(), other.data(), reference.size() * sizeof(float)) == 0);
+      }
+    const auto other_kc = bits({128, 60, 64}, 1);
+    CHECK(std::memcmp(reference.data(), other_kc.data(), reference.size() * sizeof(float)) != 0);
+  }
+}
+
+TEST_CASE("the blocking model keeps each block in its cache level, on the caches of several CPUs") {
+  using cpu::gemm_kernel::blocking_for;
+  struct Cpu {
+    const char* name;
+    cpu::CacheSizes caches;
+  };
+  const Cpu cpus[] = {{"Zen 3", {32 << 10, 512 << 10, 32 << 20}},
+                      {"Zen 4", {32 << 10, 1 << 20, 32 << 20}},
+                      {"Sapphire Rapids", {48 << 10, 2 << 20, 105 << 20}},
+                      {"a small core", {16 << 10, 256 << 10, 0}},
+                      {"caches unknown", {0, 0, 0}}};
+  struct Kernel {
+    int MR, NR, element_size;
+  };
+  for (const Cpu& c : cpus)
+    for (Kernel k : {Kernel{6, 16, 4}, Kernel{14, 32, 4}, Kernel{6, 8, 8}, Kernel{14, 16, 8}, Kernel{4, 8, 8}}) {
+      INFO(c.name << ", " << k.MR << " x " << k.NR << " tiles of " << k.element_size << "-byte elements");
+      const auto b = blocking_for(c.caches, k.MR, k.NR, k.element_size);
+      const int64_t l1 = c.caches.l1d ? c.caches.l1d : 32 << 10, l2 = c.caches.l2 ? c.caches.l2 : 512 << 10;
+      CHECK(b.KC % 8 == 0);
+      CHECK(b.KC >= 128);
+      CHECK(b.KC <= 512);
+      CHECK((b.KC * k.NR * k.element_size <= l1 || b.KC == 128));  // the B micro-panel fits L1d
+      CHECK(b.MC % k.MR == 0);
+      CHECK(b.MC >= k.MR);
+      CHECK(b.MC * b.KC * k.element_size <= l2 / 2);  // the A block fits half of L2
+      CHECK(b.NC % k.NR == 0);
+      CHECK(b.NC >= 1024);
+      CHECK(b.NC <= 8192);
+    }
+  // Where it was measured: AVX2 float on a Zen 3 (bench/README.md, "The GEMM's blocking"),
+  // and the AVX-512 float blocks tuned by hand on a Zen 4.
+  const auto zen3 = blocking_for(cpus[0].caches, 6, 16, 4);
+  CHECK(zen3.KC == 512);
+  CHECK(zen3.MC == 126);
+  CHECK(blocking_for(cpus[1].caches, 14, 32, 4).KC == 256);
+  // Bigger caches never give smaller blocks.
+  const auto spr = blocking_for(cpus[2].caches, 14, 32, 4), zen4 = blocking_for(cpus[1].caches, 14, 32, 4);
+  CHECK(spr.KC >= zen4.KC);
+  CHECK(spr.MC * spr.KC >= zen4.MC * zen4.KC);
+}
+
+TEST_CASE("CHORD_GEMM_BLOCKING takes three positive integers and names itself when it gets anything else") {
+  using cpu::gemm_kernel::parse_blocking;
+  const auto b = parse_blocking("512,126,4000", 16);
+  CHECK(b.KC == 512);
+  CHECK(b.MC == 126);
+  CHECK(b.NC == 4000);
+  CHECK(parse_blocking("256,144,3000", 32).NC == 3008);  // rounded up to whole 32-wide panels
+  for (const char* bad : {"", "256", "256,144", "256,144,", "256,,3072", "a,b,c", "256,144,3072,1", "0,144,3072",
+                          "-256,144,3072", "256,144,3072x", "99999999999,1,1"}) {
+    INFO("'" << bad << "'");
+    CHECK_THROWS_WITH_AS(parse_blocking(bad, 16), doctest::Contains("CHORD_GEMM_BLOCKING"), chord::Error);
+  }
+}
+
+TEST_CASE("the cache sizes: sysfs's size strings are parsed, and this machine's sizes are plausible") {
+  using cpu::cache_detail::parse_size;
+  CHECK(parse_size("32K") == 32 * 1024);
+  CHECK(parse_size("512K\n") == 512 * 1024);
+  CHECK(parse_size("32768K") == 32 << 20);
+  CHECK(parse_size("2M") == 2 << 20);
+  CHECK(parse_size("4096") == 4096);
+  for (const char* bad : {"", "K", "-1K", "12Q", "0K"}) CHECK(parse_size(bad) == 0);
+  CHECK(parse_size(nullptr) == 0);
+  const cpu::CacheSizes& c = cpu::detected_cache_sizes();
+  INFO("L1d " << c.l1d << ", L2 " << c.l2 << ", L3 " << c.l3 << " from " << c.source);
+  CHECK(c.l1d >= 4 << 10);
+  CHECK(c.l1d <= 4 << 20);
+  CHECK(c.l2 >= c.l1d);
+  CHECK((c.l3 == 0 || c.l3 >= c.l2));
+}
+
+TEST_CASE("the cache sizes are read from a sysfs cache folder: data and unified caches, not instruction ones") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("chord_cache_sysfs_" + std::to_string(::getpid()));
+  auto write = [&](int index, const char* level, const char* type, const char* size) {
+    fs::create_directories(root / ("index" + std::to_string(index)));
+    std::ofstream(root / ("index" + std::to_string(index)) / "level") << level << "\n";
+    std::ofstream(root / ("index" + std::to_string(index)) / "type") << type << "\n";
+    std::ofstream(root / ("index" + std::to_string(index)) / "size") << size << "\n";
+  };
+  write(0, "1", "Data", "48K");
+  write(1, "1", "Instruction", "32K");
+  write(2, "2", "Unified", "2048K");
+  write(3, "3", "Unified", "107520K");
+  cpu::CacheSizes c;
+  REQUIRE(cpu::cache_detail::from_sysfs(c, root.c_str()));
+  CHECK(c.l1d == 48 << 10);
+  CHECK(c.l2 == 2 << 20);
+  CHECK(c.l3 == 107520 << 10);
+  CHECK(std::string(c.source) == "sysfs");
+  fs::remove_all(root / "index2");  // no L2: not a usable answer
+  cpu::CacheSizes d;
+  CHECK_FALSE(cpu::cache_detail::from_sysfs(d, root.c_str()));
+  fs::remove_all(root);
 }
 
 TEST_CASE("gemm with K = 0 sets C to zero, or leaves it when accumulating") {
@@ -181,9 +315,11 @@ TEST_CASE("gemm with K = 0 sets C to zero, or leaves it when accumulating") {
 
 TEST_CASE("gemm gives bit-identical results with 1 and 2 threads on every path") {
   ThreadCount restore;
-  for (cpu::Isa isa : isas()) {
+  for (cpu::Isa isa : isas())
+  for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks}) {
     cpu::IsaLimitGuard guard(isa);
-    INFO("isa " << cpu::isa_name(isa));
+    cpu::gemm_kernel::BlockingOverrideGuard block_guard(blocks);
+    INFO("isa " << cpu::isa_name(isa) << ", blocks " << (blocks.KC ? "small" : "this machine's"));
     // packed (big enough to be split among threads), rows, dots, and the transposed dots path
     for (Case s : {Case{300, 200, 300}, Case{130, 530, 270}, Case{8, 2000, 300}, Case{3, 1500, 400},
                    Case{1200, 3, 400}}) {

@@ -116,22 +116,26 @@ struct Case {
 };
 
 // Odd sizes around the portable tiles (float 6 x 8, double 4 x 8), the direct paths
-// (<= 16 rows or columns, dots for <= 3 rows), KC = 256 (K = 257, 530), MC (96 float, 64
-// double), K = 0 and 1.
+// (<= 16 rows or columns, dots for <= 3 rows), K = 0 and 1; run with this machine's cache
+// blocks (gemm_blocking.hpp) and with kSmallBlocks, which the larger shapes cross in K, M and N.
 const Case kShapes[] = {{1, 1, 1},    {1, 13, 7},    {3, 29, 31},  {7, 1, 19},   {5, 9, 0},    {13, 17, 1},
                         {16, 23, 45}, {17, 9, 33},   {45, 5, 29},  {23, 37, 41}, {67, 71, 257}, {101, 35, 530},
                         {131, 99, 13}, {9, 300, 70}, {300, 7, 11}};
+
+const cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
 
 template <class T>
 void check_shapes_and_layouts() {
   cpu::IsaLimitGuard guard(cpu::Isa::Portable);
   unsigned seed = 1;
+  for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks})
   for (const Case& s : kShapes)
     for (Layout la : kLayouts)
       for (Layout lb : kLayouts) {
         const Layout lc = kLayouts[seed % 4];
         // alpha and accumulate vary with the case; every fourth case adds a bias instead
         const T alpha = seed % 3 == 0 ? T(1) : seed % 3 == 1 ? T(-0.75) : T(2.5);
+        cpu::gemm_kernel::BlockingOverrideGuard block_guard(blocks);
         check_against_reference<T>(s.M, s.N, s.K, la, lb, lc, alpha, seed % 2 == 1, seed % 4 == 2, seed);
         ++seed;
       }
@@ -176,13 +180,16 @@ TEST_CASE("portable gemm gives bit-identical results with 1 and 2 threads on eve
   ThreadCount restore;
   cpu::IsaLimitGuard guard(cpu::Isa::Portable);
   // packed (split by rows; by column panels), several K blocks, N past NC (float 2048),
-  // direct rows, dots, transposed (few columns)
+  // direct rows, dots, transposed (few columns); this machine's cache blocks, then small ones
   const Case shapes[] = {{300, 200, 300}, {130, 531, 270}, {97, 2100, 40}, {8, 2000, 300}, {3, 1500, 400},
                          {1200, 3, 400}};
+  for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks})
   for (const Case& s : shapes)
     for (Layout la : {Layout::RowMajor, Layout::Transposed})
       for (Layout lb : {Layout::RowMajor, Layout::Transposed, Layout::Step2}) {
-        INFO("M " << s.M << " N " << s.N << " K " << s.K << ", A " << name_of(la) << ", B " << name_of(lb));
+        INFO("M " << s.M << " N " << s.N << " K " << s.K << ", A " << name_of(la) << ", B " << name_of(lb)
+                  << ", blocks " << (blocks.KC ? "small" : "this machine's"));
+        cpu::gemm_kernel::BlockingOverrideGuard block_guard(blocks);
         const auto one = results_with<float>(1, s, la, lb), two = results_with<float>(2, s, la, lb);
         for (std::size_t r = 0; r < one.size(); ++r)
           CHECK(std::memcmp(one[r].data(), two[r].data(), one[r].size() * sizeof(float)) == 0);

@@ -14,10 +14,11 @@
 # undefined behaviour, a timeout, a broken round trip) is a finding: libFuzzer stops and writes
 # the input to build-fuzz/findings/<target>-crash-* (or leak-, timeout-, oom-), and this script
 # exits non-zero after the other targets. Reproduce one with: build-fuzz/fuzz_<target> FILE.
-# CHORD_FUZZ_JOBS sets the number of parallel compiles (default: every core).
+# CHORD_FUZZ_JOBS sets the number of parallel compiles and of fuzzers run at once (default: every
+# core; each fuzzer runs on one thread).
 set -euo pipefail
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 seconds=60
 case ${1:-} in
   -h | --help) usage; exit 0 ;;
@@ -105,18 +106,32 @@ if [[ -d /dev/shm && -w /dev/shm ]]; then scratch=/dev/shm; fi
 scratch=$(mktemp -d "$scratch/chord-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-total_inputs=0 total_findings=0 failed=()
-for t in "${targets[@]}"; do
-  chord_log "fuzz $t for ${seconds} s"
+# Each fuzzer runs on one thread: $jobs of them at a time (one per core), each for the full
+# $seconds, so a 2-core machine fuzzes every target as long in about half the time.
+fuzz_one() {  # fuzz_one TARGET: runs it, writes its log and its exit status
+  local t=$1 status=0
   mkdir -p "$out/run/$t"
-  log="$out/logs/$t.log"
-  status=0
   # A fixed seed (CHORD_FUZZ_SEED, default 1): CI explores the same inputs first on every run, so a
   # finding there can be reproduced; set another seed (or 0: random) to explore further.
   TMPDIR=$scratch OMP_NUM_THREADS=1 "$out/fuzz_$t" -seed="${CHORD_FUZZ_SEED:-1}" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=2048 \
     -dict="$out/corpus/fuzz.dict" -print_final_stats=1 -artifact_prefix="$out/findings/$t-" \
-    "$out/run/$t" "$out/corpus/$t" >"$log" 2>&1 || status=$?
+    "$out/run/$t" "$out/corpus/$t" >"$out/logs/$t.log" 2>&1 || status=$?
+  echo "$status" >"$out/logs/$t.status"
+}
+pids=()
+for t in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+  chord_log "fuzz $t for ${seconds} s"
+  fuzz_one "$t" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+
+total_inputs=0 total_findings=0 failed=()
+for t in "${targets[@]}"; do
+  log="$out/logs/$t.log"
+  status=$(cat "$out/logs/$t.status" 2>/dev/null || echo 1)
   inputs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
   inputs=${inputs:-0}
   findings=$(find "$out/findings" -maxdepth 1 -type f -name "$t-*" | wc -l)

@@ -25,9 +25,10 @@
 //   B column-major, A row-major:  dot products along K ("dots" kernel).
 //
 // Determinism. Every element of C is one chain of FMAs over k within a KC block, then one
-// update of C per block; KC, the path and the kernel depend only on the sizes and strides,
-// never on the thread count or on which thread computes a tile. So any number of threads
-// gives the same bits. (Another ISA gives other bits: the tile shapes differ.)
+// update of C per block; the path and the kernel depend only on the sizes and strides, KC only
+// on the L1d size (gemm_blocking.hpp), never on the thread count or on which thread computes a
+// tile. So any number of threads gives the same bits. (Another ISA gives other bits: the tile
+// shapes differ; so does another L1d size, through KC.)
 
 #include <algorithm>
 #include <cstddef>
@@ -37,6 +38,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "chord/backend/cpu/gemm_blocking.hpp"
 #include "chord/backend/cpu/isa.hpp"
 #include "chord/backend/cpu/parallel.hpp"
 #include "chord/backend/cpu/thread_pool.hpp"
@@ -338,6 +340,14 @@ using F32 = Lanes<float, 4>;  // 128-bit vectors: SSE2, NEON
 using F64 = Lanes<double, 2>;
 }  // namespace portable
 
+// Asks for the cache line at p, to be written, into every cache level (a hint: no fault, no effect
+// on results).
+#if defined(__GNUC__) || defined(__clang__)
+#define CHORD_GEMM_PREFETCH_FOR_WRITE(p) __builtin_prefetch((p), 1, 3)
+#else
+#define CHORD_GEMM_PREFETCH_FOR_WRITE(p) ((void)(p))
+#endif
+
 // ---- the kernels, written once and compiled per ISA ------------------------------
 //
 // GCC and Clang accept vector intrinsics only inside a function with the matching
@@ -364,6 +374,12 @@ using F64 = Lanes<double, 2>;
                    int64_t b_rs, typename Ops::T* c, int64_t c_rs, typename Ops::T alpha, bool add_c) {           \
     using V = typename Ops::V;                                                                                    \
     constexpr int W = Ops::W, P = PA > 0 ? PA : packed_rows(R), KS = R * NV >= 8 ? 1 : 8 / (R * NV);              \
+    /* C's rows are far apart (a row stride of 2048 floats puts them 8 KB apart): fetch the tile's lines now, */   \
+    /* while the FMAs run, instead of missing on them all at the end. */                                          \
+    _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                        \
+      CHORD_GEMM_PREFETCH_FOR_WRITE(c + i * c_rs);                                                                \
+      CHORD_GEMM_PREFETCH_FOR_WRITE(c + i * c_rs + NV * W - 1);                                                   \
+    }                                                                                                             \
     V acc[KS][R][NV]; /* the C tile, [R][NV * W], as KS partial sums over k (KS > 1: short tiles) */              \
     _Pragma("GCC unroll 4") for (int u = 0; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)     \
         _Pragma("GCC unroll 4") for (int j = 0; j < NV; ++j) acc[u][i][j] = Ops::zero();                          \
@@ -570,10 +586,11 @@ constexpr TileFn<typename Ops::T> edge_kernel() {
   }
 }
 
-// The table for one ISA and type: MR x (NV vectors) packed tiles with blocks KC, MC, NC;
+// The table for one ISA and type: MR x (NV vectors) packed tiles, blocked for this CPU's caches
+// (gemm_blocking.hpp);
 // direct tiles of 1..RowsMax rows; dots kernels of 1..DotRows rows; pack_lines its
 // transposing pack.
-template <class Ops, int MR, int NV, int64_t KC, int64_t MC, int64_t NC, int RowsMax, int DotRows,
+template <class Ops, int MR, int NV, int RowsMax, int DotRows,
           template <class, int, int, bool, int> class TileT, template <class, int> class DotsT,
           template <class> class PackRowsT, std::size_t... I, std::size_t... J>
 Kernels<typename Ops::T> make_kernels(Isa isa, PackFn<typename Ops::T> pack_lines, std::index_sequence<I...>,
@@ -584,9 +601,10 @@ Kernels<typename Ops::T> make_kernels(Isa isa, PackFn<typename Ops::T> pack_line
   k.isa = isa;
   k.MR = MR;
   k.NR = NV * Ops::W;
-  k.KC = KC;
-  k.MC = MC;
-  k.NC = NC;
+  const Blocking blocks = gemm_blocking(MR, NV * Ops::W, static_cast<int>(sizeof(typename Ops::T)));
+  k.KC = blocks.KC;
+  k.MC = blocks.MC;
+  k.NC = blocks.NC;
   k.packed = TileT<Ops, MR, NV, true, 0>::run;
   // Edge tiles of m < MR rows run the smallest of these kernels with at least m rows
   // (the packed rows past m are zeros); only tiles of 8 or more vectors, which sum each
@@ -617,45 +635,41 @@ Kernels<typename Ops::T> make_kernels(Isa isa, PackFn<typename Ops::T> pack_line
 
 // The kernels for T on `isa` (the portable ones below AVX2), or nullptr for other types.
 //
-// Blocking (elements). AVX2 (tuned for Zen 3: 32 KB L1d, 512 KB L2 per core):
-//   float 6 x 16 tiles, KC 256 (B micro-panel 16 KB), MC 144 (A block 144 KB);
-//   double 6 x 8 tiles, KC 256, MC 72.
-// AVX-512 (48 KB L1d, 2 MB L2 per core on Sapphire Rapids):
-//   float 14 x 32 tiles, KC 256 (B micro-panel 32 KB), MC 336 (A block 336 KB);
-//   double 14 x 16 tiles, KC 256, MC 168.
-// Portable (a generic core: 16 128-bit registers, 32 KB L1d, 256 KB L2):
-//   float 6 x 8 tiles (12 accumulator vectors), KC 256 (B micro-panel 8 KB), MC 96 (96 KB);
-//   double 4 x 8 tiles, KC 256 (B micro-panel 16 KB), MC 64 (128 KB).
-// On x86-64 built for plain SSE2 they run about as fast as Eigen's SSE2 GEMM did.
+// Tiles: AVX2 float 6 x 16 and double 6 x 8 (12 of the 16 ymm registers hold C); AVX-512 float
+// 14 x 32 and double 14 x 16 (28 of the 32 zmm registers); portable float 6 x 8 and double
+// 4 x 8 (a generic core's 16 128-bit registers; on x86-64 built for plain SSE2 they run about
+// as fast as Eigen's SSE2 GEMM did). The cache blocks KC, MC, NC are set when a table is first
+// built, from this CPU's caches (gemm_blocking.hpp): on a Zen 3 (32 KB L1d, 512 KB L2) AVX2
+// float gets KC 512, MC 126; on a Zen 4 (32 KB, 1 MB) AVX-512 float gets KC 256, MC 504.
 template <class T>
 const Kernels<T>* kernels_for(Isa isa) {
   using std::make_index_sequence;
   if constexpr (std::is_same_v<T, float>) {
 #if CHORD_X86_SIMD
-    static const Kernels<float> k2 = make_kernels<avx2::F32, 6, 2, 256, 144, 3072, 6, 2, avx2::Tile, avx2::Dots, avx2::PackRows>(
+    static const Kernels<float> k2 = make_kernels<avx2::F32, 6, 2, 6, 2, avx2::Tile, avx2::Dots, avx2::PackRows>(
         Isa::Avx2, &pack_lines_avx2<float>, make_index_sequence<6>{}, make_index_sequence<2>{});
     static const Kernels<float> k512 =
-        make_kernels<avx512::F32, 14, 2, 256, 336, 4096, 8, 4, avx512::Tile, avx512::Dots, avx512::PackRows>(
+        make_kernels<avx512::F32, 14, 2, 8, 4, avx512::Tile, avx512::Dots, avx512::PackRows>(
             Isa::Avx512, &pack_lines_avx2<float>, make_index_sequence<8>{}, make_index_sequence<4>{});
     if (isa == Isa::Avx512) return &k512;
     if (isa == Isa::Avx2) return &k2;
 #endif
     static const Kernels<float> kp =
-        make_kernels<portable::F32, 6, 2, 256, 96, 2048, 6, 2, portable::Tile, portable::Dots, portable::PackRows>(
+        make_kernels<portable::F32, 6, 2, 6, 2, portable::Tile, portable::Dots, portable::PackRows>(
             Isa::Portable, &pack_lines_portable<float>, make_index_sequence<6>{}, make_index_sequence<2>{});
     return &kp;
   } else if constexpr (std::is_same_v<T, double>) {
 #if CHORD_X86_SIMD
-    static const Kernels<double> k2 = make_kernels<avx2::F64, 6, 2, 256, 72, 2048, 6, 2, avx2::Tile, avx2::Dots, avx2::PackRows>(
+    static const Kernels<double> k2 = make_kernels<avx2::F64, 6, 2, 6, 2, avx2::Tile, avx2::Dots, avx2::PackRows>(
         Isa::Avx2, &pack_lines_avx2<double>, make_index_sequence<6>{}, make_index_sequence<2>{});
     static const Kernels<double> k512 =
-        make_kernels<avx512::F64, 14, 2, 256, 168, 2048, 8, 4, avx512::Tile, avx512::Dots, avx512::PackRows>(
+        make_kernels<avx512::F64, 14, 2, 8, 4, avx512::Tile, avx512::Dots, avx512::PackRows>(
             Isa::Avx512, &pack_lines_avx2<double>, make_index_sequence<8>{}, make_index_sequence<4>{});
     if (isa == Isa::Avx512) return &k512;
     if (isa == Isa::Avx2) return &k2;
 #endif
     static const Kernels<double> kp =
-        make_kernels<portable::F64, 4, 4, 256, 64, 1024, 4, 2, portable::Tile, portable::Dots, portable::PackRows>(
+        make_kernels<portable::F64, 4, 4, 4, 2, portable::Tile, portable::Dots, portable::PackRows>(
             Isa::Portable, &pack_lines_portable<double>, make_index_sequence<4>{}, make_index_sequence<2>{});
     return &kp;
   } else {
@@ -750,7 +764,10 @@ template <class T>
 void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   const int MR = kn.MR, NR = kn.NR, MP = packed_rows(kn.MR);
   const int64_t M = p.M, N = p.N, K = p.K;
-  const int64_t nc_max = std::min<int64_t>(kn.NC, ceil_div(N, NR) * NR), kc_max = std::min<int64_t>(kn.KC, K);
+  const Blocking blk = blocking_override().KC > 0 ? overridden(blocking_override(), NR)
+                                                    : Blocking{kn.KC, kn.MC, kn.NC};
+  const int64_t KC = blk.KC, MC = blk.MC, NC = blk.NC;
+  const int64_t nc_max = std::min<int64_t>(NC, ceil_div(N, NR) * NR), kc_max = std::min<int64_t>(KC, K);
   T* bpack = p.b_panels ? nullptr : scratch<T>(0, static_cast<std::size_t>(kc_max * nc_max));  // [nc / NR][kc][NR]
   // Blocks of whole MR-row tiles, as even as possible, a multiple of the thread count.
   // Rows that fit in fewer blocks than there are threads (a few hundred: the tokens of a
@@ -760,7 +777,7 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
   // Each group then packs its block of A itself (A is the small operand there) and, when
   // the rows are one block, its own panels of B, which then stay in its core's cache.
   const int64_t m_tiles = ceil_div(M, MR);
-  int64_t blocks = ceil_div(m_tiles * MR, kn.MC), col_groups = 1;
+  int64_t blocks = ceil_div(m_tiles * MR, MC), col_groups = 1;
   if (threads > 1 && blocks < threads) {
     col_groups = threads;
   } else if (threads > 1) {
@@ -781,10 +798,10 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
       for (int64_t t = 0; t < n; ++t) task(t);
     }
   };
-  for (int64_t jc = 0; jc < N; jc += kn.NC) {
-    const int64_t nc = std::min<int64_t>(kn.NC, N - jc), n_panels = ceil_div(nc, NR);
-    for (int64_t pc = 0; pc < K; pc += kn.KC) {
-      const int64_t kc = std::min<int64_t>(kn.KC, K - pc);
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min<int64_t>(NC, N - jc), n_panels = ceil_div(nc, NR);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min<int64_t>(KC, K - pc);
       const bool add_c = p.accumulate || pc > 0;
       // B's panels of this block: [n_panels][kc][NR], packed here or already packed.
       auto b_panel = [&](int64_t jp) {
