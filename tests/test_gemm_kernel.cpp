@@ -120,15 +120,14 @@ struct Case {
 
 // Sizes around every boundary: tiles (6 x 16, 14 x 32), the direct paths (<= 16 rows or
 // columns). The cache blocks depend on the machine (gemm_blocking.hpp); every shape also runs
-// with kSmallBlocks, which the larger shapes cross in K, M and N.
+// with testing::kSmallBlocks, which the larger shapes cross in K, M and N.
 const std::vector<Case> kShapes = {
     {1, 1, 1},   {1, 1, 7},    {1, 9, 1},     {5, 1, 3},     {3, 5, 0},     {1, 33, 40},  {2, 70, 33},
     {16, 35, 9}, {17, 35, 9},  {20, 3, 17},   {300, 2, 17},  {3, 300, 5},   {29, 70, 33}, {45, 37, 257},
     {15, 33, 600}, {64, 64, 64}, {100, 47, 40}, {350, 40, 30}, {37, 16, 100}, {6, 16, 8},  {14, 32, 3},
 };
 
-// Blocks small enough that products of a few dozen rows, columns and k cross them all.
-const cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
+using chord::testing::kSmallBlocks;
 
 template <class T>
 void check_all_shapes_and_layouts(cpu::Isa isa, cpu::gemm_kernel::Blocking blocks) {
@@ -225,7 +224,8 @@ TEST_CASE("the blocking model keeps each block in its cache level, on the caches
     for (Kernel k : {Kernel{6, 16, 4}, Kernel{14, 32, 4}, Kernel{6, 8, 8}, Kernel{14, 16, 8}, Kernel{4, 8, 8}}) {
       INFO(c.name << ", " << k.MR << " x " << k.NR << " tiles of " << k.element_size << "-byte elements");
       const auto b = blocking_for(c.caches, k.MR, k.NR, k.element_size);
-      const int64_t l1 = c.caches.l1d ? c.caches.l1d : 32 << 10, l2 = c.caches.l2 ? c.caches.l2 : 512 << 10;
+      const int64_t l1 = c.caches.l1d ? c.caches.l1d : cpu::kDefaultCacheSizes.l1d,
+                    l2 = c.caches.l2 ? c.caches.l2 : cpu::kDefaultCacheSizes.l2;
       CHECK(b.KC % 8 == 0);
       CHECK(b.KC >= 128);
       CHECK(b.KC <= 512);

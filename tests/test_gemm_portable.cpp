@@ -117,12 +117,12 @@ struct Case {
 
 // Odd sizes around the portable tiles (float 6 x 8, double 4 x 8), the direct paths
 // (<= 16 rows or columns, dots for <= 3 rows), K = 0 and 1; run with this machine's cache
-// blocks (gemm_blocking.hpp) and with kSmallBlocks, which the larger shapes cross in K, M and N.
+// blocks (gemm_blocking.hpp) and with testing::kSmallBlocks, which the larger shapes cross in K, M and N.
 const Case kShapes[] = {{1, 1, 1},    {1, 13, 7},    {3, 29, 31},  {7, 1, 19},   {5, 9, 0},    {13, 17, 1},
                         {16, 23, 45}, {17, 9, 33},   {45, 5, 29},  {23, 37, 41}, {67, 71, 257}, {101, 35, 530},
                         {131, 99, 13}, {9, 300, 70}, {300, 7, 11}};
 
-const cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
+using chord::testing::kSmallBlocks;
 
 template <class T>
 void check_shapes_and_layouts() {

@@ -102,6 +102,10 @@ struct ThreadCount {
   ~ThreadCount() { cpu::set_num_threads(saved); }
 };
 
+// GEMM cache blocks small enough that products of a few dozen rows, columns and k cross them
+// all, on any machine (set with cpu::gemm_kernel::BlockingOverrideGuard).
+inline constexpr cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
+
 // A [rows, cols] matrix at strides (rs, cs) in its own buffer, for the GEMM kernels' tests: its
 // values random normal (when `fill`), every buffer slot it does not use a sentinel (1e30) that a
 // kernel reading out of bounds would turn into a wrong result.

@@ -78,9 +78,9 @@ build() {
 }
 chord_log "build $out/ ($cxx, $jobs at a time)"
 pids=()
-wait_some() {  # waits until fewer than $jobs compiles run; fails when one of them failed
+wait_some() {  # waits until fewer than $1 background jobs (compiles, fuzzers) run; fails when one failed
   while ((${#pids[@]} >= $1)); do
-    wait "${pids[0]}" || { echo "tools/fuzz.sh: a build failed" >&2; exit 1; }
+    wait "${pids[0]}" || { echo "tools/fuzz.sh: a background job (a build or a fuzzer) failed" >&2; exit 1; }
     pids=("${pids[@]:1}")
   done
 }
@@ -119,14 +119,13 @@ fuzz_one() {  # fuzz_one TARGET: runs it, writes its log and its exit status
     "$out/run/$t" "$out/corpus/$t" >"$out/logs/$t.log" 2>&1 || status=$?
   echo "$status" >"$out/logs/$t.status"
 }
-pids=()
 for t in "${targets[@]}"; do
-  while (($(jobs -rp | wc -l) >= jobs)); do wait -n || true; done
+  wait_some "$jobs"
   chord_log "fuzz $t for ${seconds} s"
   fuzz_one "$t" &
   pids+=($!)
 done
-for pid in "${pids[@]}"; do wait "$pid" || true; done
+wait_some 1
 
 total_inputs=0 total_findings=0 failed=()
 for t in "${targets[@]}"; do

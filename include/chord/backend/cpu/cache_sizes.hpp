@@ -28,6 +28,9 @@ struct CacheSizes {
   const char* source = "default";  // "sysfs", "cpuid" or "default"
 };
 
+// The sizes assumed where neither sysfs nor CPUID answers (and for any size they leave at 0).
+inline constexpr CacheSizes kDefaultCacheSizes{32 << 10, 512 << 10, 8 << 20, "default"};
+
 namespace cache_detail {
 
 // "32K" -> 32768, "1M" -> 1048576, "512" -> 512; 0 for anything else.
@@ -124,11 +127,7 @@ inline const CacheSizes& detected_cache_sizes() {
   static const CacheSizes sizes = [] {
     CacheSizes c;
     if (cache_detail::from_sysfs(c) || cache_detail::from_cpuid(c)) return c;
-    c.l1d = 32 << 10;
-    c.l2 = 512 << 10;
-    c.l3 = 8 << 20;
-    c.source = "default";
-    return c;
+    return kDefaultCacheSizes;
   }();
   return sizes;
 }

@@ -12,7 +12,7 @@
 // which tiles are computed, not any tile's arithmetic.
 //
 // CHORD_GEMM_BLOCKING=KC,MC,NC (environment) replaces the model for every kernel, to tune
-// it on a new machine (bench/README.md, "Tuning the blocking"); NC is rounded up to whole
+// it on a new machine (bench/README.md, "The GEMM's blocking"); NC is rounded up to whole
 // NR-wide panels.
 
 #include <cstdint>
@@ -44,8 +44,9 @@ struct Blocking {
 // (bench/README.md, "The GEMM's blocking", has the measurements.)
 inline Blocking blocking_for(const CacheSizes& caches, int MR, int NR, int element_size) {
   Blocking b;
-  const int64_t l1 = caches.l1d > 0 ? caches.l1d : 32 << 10, l2 = caches.l2 > 0 ? caches.l2 : 512 << 10,
-                l3 = caches.l3 > 0 ? caches.l3 : 8 << 20;
+  const int64_t l1 = caches.l1d > 0 ? caches.l1d : kDefaultCacheSizes.l1d,
+                l2 = caches.l2 > 0 ? caches.l2 : kDefaultCacheSizes.l2,
+                l3 = caches.l3 > 0 ? caches.l3 : kDefaultCacheSizes.l3;
   b.KC = l1 / (int64_t{NR} * element_size) / 8 * 8;
   b.KC = b.KC < 128 ? 128 : b.KC > 512 ? 512 : b.KC;
   b.MC = l2 / 2 / (b.KC * element_size) / MR * MR;
