@@ -43,6 +43,7 @@
 #include "chord/ops/join.hpp"
 #include "chord/ops/linalg.hpp"
 #include "chord/ops/loss.hpp"
+#include "chord/ops/mlp.hpp"
 #include "chord/ops/normalization.hpp"
 #include "chord/ops/pointwise.hpp"
 #include "chord/ops/reduction.hpp"

@@ -7,6 +7,8 @@
 #include "chord/nn/config.hpp"
 #include "chord/nn/dropout.hpp"
 #include "chord/nn/linear.hpp"
+#include "chord/nn/weight_packs.hpp"
+#include "chord/ops/mlp.hpp"
 #include "chord/ops/pointwise.hpp"
 
 namespace chord::nn {
@@ -22,8 +24,13 @@ class MLP : public Module<T> {
     dropout = this->register_module("dropout", std::make_shared<Dropout<T>>(config.dropout, gen.next_u64()));
   }
 
-  // x [B, T, C] -> [B, T, C]
-  Tensor<T> forward(const Tensor<T>& x) { return dropout->forward(c_proj->forward(gelu(c_fc->forward(x)))); }
+  // x [B, T, C] -> [B, T, C]: one gelu_mlp (ops/mlp.hpp), whose products do GELU and its backward
+  // on the way. A decoding step (the model's weight packs in use, nn/weight_packs.hpp) runs the
+  // layers one by one instead, so that each product reads its packed weight.
+  Tensor<T> forward(const Tensor<T>& x) {
+    if (WeightPacks<T>::current()) return dropout->forward(c_proj->forward(gelu(c_fc->forward(x))));
+    return dropout->forward(gelu_mlp(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias));
+  }
 
   std::shared_ptr<Linear<T>> c_fc, c_proj;
   std::shared_ptr<Dropout<T>> dropout;

@@ -16,10 +16,13 @@
 // each summed over the batch dims its operand was broadcast along. Both are
 // computed by matmul itself on transposed views.
 
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "chord/autograd/node.hpp"
 #include "chord/backend/cpu/gemm.hpp"
+#include "chord/backend/dispatch/fused_gemm.hpp"
 #include "chord/backend/dispatch/gemm.hpp"
 #include "chord/ops/elementwise.hpp"
 #include "chord/ops/reduction.hpp"
@@ -58,6 +61,20 @@ Tensor<T> mm(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   backend::gemm<T>(a.device(), M, N, K, a.data(), a.stride(0), a.stride(1), b.data(), b.stride(0), b.stride(1),
                    out.data(), N);
   return out;
+}
+
+// A linear layer's weight and bias gradients from G = dY [rows, out] and X [rows, in]:
+// dW = G^T X [out, in] and db = the sum of G's rows [out], in one product (the CPU sums G^T's
+// rows from the product's packed panels instead of reading G again).
+template <FloatingPoint T>
+std::pair<Tensor<T>, Tensor<T>> weight_and_bias_grads(const Tensor<T>& G, const Tensor<T>& X) {
+  const Tensor<T> a = gemm_operand(transpose(G, 0, 1)), b = gemm_operand(X);  // [out, rows], [rows, in]
+  const int64_t out = a.size(0), rows = a.size(1), in = b.size(1);
+  Tensor<T> gw = Tensor<T>::empty(Shape{out, in}, G.device());  // [out, in]
+  Tensor<T> gb = Tensor<T>::empty(Shape{out}, G.device());      // [out]
+  backend::gemm_and_row_sums<T>(G.device(), out, in, rows, a.data(), a.stride(0), a.stride(1), b.data(), b.stride(0),
+                                b.stride(1), gw.data(), gb.data());
+  return {gw, gb};
 }
 
 // The first n entries of a shape (or strides).
@@ -191,7 +208,8 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 // y = x @ weight^T + bias, for x [..., in], weight [out, in], bias [out]
 // (optional) -> y [..., out]: one GEMM over all rows of x, the bias written
 // into y first and the product accumulated onto it.
-// Backward (X, dY as [rows, in] / [rows, out]): dX = dY @ W, dW = dY^T @ X, db = sum of dY's rows.
+// Backward (X, dY as [rows, in] / [rows, out]): dX = dY @ W, dW = dY^T @ X, db = sum of dY's rows
+// (dW and db in one product when both are needed: linalg_detail::weight_and_bias_grads).
 template <FloatingPoint T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>()) {
   check_defined("linear", x, "input");
@@ -230,8 +248,13 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
             const Tensor<T> dx = linalg_detail::mm(G, sw.get());  // [rows, in]
             gx = alias(dx, sx.get().shape(), contiguous_strides(sx.get().shape()), 0);
           }
-          if (need_w) gw = linalg_detail::mm(transpose(G, 0, 1), linalg_detail::as_rows(sx.get()));  // [out, in]
-          if (need_b) gb = sum(G, Shape{0});                                                        // [out]
+          if (need_w && need_b) {
+            std::tie(gw, gb) = linalg_detail::weight_and_bias_grads(G, linalg_detail::as_rows(sx.get()));
+          } else if (need_w) {
+            gw = linalg_detail::mm(transpose(G, 0, 1), linalg_detail::as_rows(sx.get()));  // [out, in]
+          } else if (need_b) {
+            gb = sum(G, Shape{0});  // [out]
+          }
           return std::vector<Tensor<T>>{gx, gw, gb};
         });
   }

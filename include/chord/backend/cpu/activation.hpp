@@ -56,6 +56,20 @@ struct GeluBackward {
   }
 };
 
+// The same on a tile: m rows of n elements, rows *_rs apart (one dispatch per tile of a GEMM).
+struct GeluForwardTile {
+  template <class T>
+  static void run(const T* x, int64_t x_rs, T* y, int64_t y_rs, int64_t m, int64_t n) {
+    for (int64_t i = 0; i < m; ++i) GeluForward::run(x + i * x_rs, y + i * y_rs, n);
+  }
+};
+struct GeluBackwardTile {
+  template <class T>
+  static void run(const T* x, int64_t x_rs, const T* dy, int64_t dy_rs, T* dx, int64_t dx_rs, int64_t m, int64_t n) {
+    for (int64_t i = 0; i < m; ++i) GeluBackward::run(x + i * x_rs, dy + i * dy_rs, dx + i * dx_rs, n);
+  }
+};
+
 }  // namespace activation_detail
 
 // y = gelu(x). x, y: [n] (y may be x).
@@ -75,5 +89,68 @@ void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
     run_kernel<activation_detail::GeluBackward>(isa, x + begin, dy + begin, dx + begin, end - begin);
   });
 }
+
+namespace activation_detail {
+// A hint to fetch rows [0, m) of n elements, rows `rs` apart, into every cache level (for
+// writing when `write`); no effect on results.
+template <class T>
+inline void prefetch_rows(const T* p, int64_t rs, int64_t m, int64_t n, bool write) {
+#if defined(__GNUC__) || defined(__clang__)
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; j += 64 / static_cast<int64_t>(sizeof(T))) {
+      if (write) {
+        __builtin_prefetch(p + i * rs + j, 1, 3);
+      } else {
+        __builtin_prefetch(p + i * rs + j, 0, 3);
+      }
+    }
+#else
+  (void)p, (void)rs, (void)m, (void)n, (void)write;
+#endif
+}
+}  // namespace activation_detail
+
+// ---- GELU as a GEMM's tile epilogue (gemm_kernel::TileEpilogue, cpu::GemmExtras) --------
+// The same per-element arithmetic as gelu_forward / gelu_backward, run on one tile of C
+// (m rows of n contiguous elements, c_rs apart) right after the GEMM wrote it.
+
+// out = gelu(C), C unchanged: a linear layer whose output h = x W^T + b goes through GELU
+// keeps h (GELU's backward needs it) and writes gelu(h) in the same visit of the tile.
+// out: [M, N] with row stride out_rs, at the tile's (i0, j0).
+template <class T>
+struct GeluIntoEpilogue {
+  T* out;
+  int64_t out_rs;
+  Isa isa = active_isa();
+
+  static void apply(const void* self, T* c, int64_t c_rs, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+    const auto& e = *static_cast<const GeluIntoEpilogue*>(self);
+    run_kernel<activation_detail::GeluForwardTile>(e.isa, static_cast<const T*>(c), c_rs, e.out + i0 * e.out_rs + j0,
+                                                   e.out_rs, m, n);
+  }
+  static void prefetch(const void* self, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+    const auto& e = *static_cast<const GeluIntoEpilogue*>(self);
+    activation_detail::prefetch_rows(e.out + i0 * e.out_rs + j0, e.out_rs, m, n, true);
+  }
+};
+
+// C = C * gelu'(x): GELU's backward, with C = dL/d gelu(x) just computed by a GEMM (for an MLP,
+// dY W_proj). x: [M, N] with row stride x_rs (the pre-activation the forward kept).
+template <class T>
+struct GeluGradEpilogue {
+  const T* x;
+  int64_t x_rs;
+  Isa isa = active_isa();
+
+  static void apply(const void* self, T* c, int64_t c_rs, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+    const auto& e = *static_cast<const GeluGradEpilogue*>(self);
+    run_kernel<activation_detail::GeluBackwardTile>(e.isa, e.x + i0 * e.x_rs + j0, e.x_rs, static_cast<const T*>(c),
+                                                    c_rs, c, c_rs, m, n);
+  }
+  static void prefetch(const void* self, int64_t i0, int64_t j0, int64_t m, int64_t n) {
+    const auto& e = *static_cast<const GeluGradEpilogue*>(self);
+    activation_detail::prefetch_rows(e.x + i0 * e.x_rs + j0, e.x_rs, m, n, false);
+  }
+};
 
 }  // namespace chord::cpu

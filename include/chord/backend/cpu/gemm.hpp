@@ -102,23 +102,46 @@ void gemm(int64_t M, int64_t N, int64_t K, T alpha,
   gemm_batched(1, M, N, K, alpha, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, c, &zero, c_rs, c_cs, accumulate);
 }
 
-// C[M,N] = bias + A[M,K] * B[K,N]: a linear layer's y = x W^T + b, with bias [N] (element j
-// at bias[j * bias_stride]) broadcast over the rows. The same values as filling C with the
-// bias and accumulating the product, but chord's kernels write the bias into each tile of C
-// just before its product, which saves a pass over C.
+// What a product C = A B can do on its way, each saving a pass over a matrix (gemm_kernel::Problem):
+//   bias:        C = bias + A B, bias [N] (element j at bias[j * bias_stride]) broadcast over the
+//                rows (a linear layer's y = x W^T + b): the same values as filling C with the
+//                bias and accumulating, but written into each tile of C just before its product;
+//   epilogue:    applied to each tile of C once complete (gemm_kernel::TileEpilogue; C must be
+//                row-major, c_cs == 1): an activation, or an activation's backward;
+//   a_row_sums:  [M], sum_k A[i, k] in k order (a linear layer's bias gradient beside dY^T X).
+template <class T>
+struct GemmExtras {
+  const T* bias = nullptr;
+  int64_t bias_stride = 0;
+  gemm_kernel::TileEpilogue<T> epilogue{};
+  T* a_row_sums = nullptr;
+};
+
+// C[M,N] = A[M,K] * B[K,N] with `extras`.
+template <class T>
+void gemm_fused(int64_t M, int64_t N, int64_t K,
+                const T* a, int64_t a_rs, int64_t a_cs,  // A: [M, K]
+                const T* b, int64_t b_rs, int64_t b_cs,  // B: [K, N]
+                T* c, int64_t c_rs, int64_t c_cs,        // C: [M, N]
+                const GemmExtras<T>& extras) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cpu::gemm_fused: float or double");
+  const gemm_kernel::Kernels<T>* kn = gemm_kernel::kernels_for<T>(active_isa());
+  gemm_kernel::Problem<T> p{M, N, K, T(1), a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, false};
+  p.bias = extras.bias;
+  p.bias_stride = extras.bias_stride;
+  p.epilogue = extras.epilogue;
+  p.a_row_sums = extras.a_row_sums;
+  gemm_kernel::gemm(*kn, p, num_threads());
+}
+
+// C[M,N] = bias + A[M,K] * B[K,N]: a linear layer's y = x W^T + b (GemmExtras::bias).
 template <class T>
 void gemm_with_bias(int64_t M, int64_t N, int64_t K,
                     const T* a, int64_t a_rs, int64_t a_cs,  // A: [M, K]
                     const T* b, int64_t b_rs, int64_t b_cs,  // B: [K, N]
                     const T* bias, int64_t bias_stride,      // bias: [N]
                     T* c, int64_t c_rs, int64_t c_cs) {      // C: [M, N]
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "cpu::gemm_with_bias: float or double");
-  if (M <= 0 || N <= 0) return;
-  const gemm_kernel::Kernels<T>* kn = gemm_kernel::kernels_for<T>(active_isa());
-  gemm_kernel::Problem<T> p{M, N, K, T(1), a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, false};
-  p.bias = bias;
-  p.bias_stride = bias_stride;
-  gemm_kernel::gemm(*kn, p, num_threads());
+  gemm_fused(M, N, K, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, GemmExtras<T>{.bias = bias, .bias_stride = bias_stride});
 }
 
 // B [K, N] packed once for many products C = alpha * A * B (a weight during decoding:

@@ -14,6 +14,8 @@
 //         pack A[ic:ic+mc, pc:pc+kc]        into MR-tall micro-panels  [mc/MR][kc][MR]   (per thread)
 //         for jr in nc by NR, ir in mc by MR:
 //           C[ir:ir+MR, jr:jr+NR] (+)= alpha * micro-panel(A) * micro-panel(B)   (the micro-kernel)
+//           after the last pc: the tile epilogue on that tile, if any (Problem::epilogue)
+//         A's row sums from its micro-panels, if asked (Problem::a_row_sums)
 // Packing reads any strides (row-major, transposed, step slices), so no operand is copied first.
 // The micro-kernel keeps an MR x NR tile of C in registers (AVX2: 6 x 16 floats in 12 ymm;
 // AVX-512: 14 x 32 floats in 28 zmm; portable: 6 x 8 floats in 12 128-bit vectors) and adds
@@ -49,6 +51,23 @@
 
 namespace chord::cpu::gemm_kernel {
 
+// Work done on each tile of C once its product is complete (all of K summed), while the tile
+// is still in L1: apply(context, c, c_rs, i0, j0, m, n) for the m x n tile whose element (0, 0)
+// is C[i0, j0] at c, rows c_rs apart, columns contiguous. It must treat each element alone
+// (an activation, a scaling), so that which tiles there are changes no result. A linear layer
+// with GELU writes gelu(C) beside C this way, and GELU's backward scales dY W by gelu'(h)
+// (backend/cpu/activation.hpp), each saving a pass over a matrix bigger than L2.
+// prefetch(context, i0, j0, m, n), when given, runs just before the tile's last product: a hint
+// to fetch what apply will read or write, which then arrives while the micro-kernel runs.
+template <class T>
+struct TileEpilogue {
+  using Fn = void (*)(const void* context, T* c, int64_t c_rs, int64_t i0, int64_t j0, int64_t m, int64_t n);
+  using PrefetchFn = void (*)(const void* context, int64_t i0, int64_t j0, int64_t m, int64_t n);
+  Fn apply = nullptr;
+  const void* context = nullptr;
+  PrefetchFn prefetch = nullptr;
+};
+
 // One product. Element (i, j) of A is a[i * a_rs + j * a_cs], and so on.
 template <class T>
 struct Problem {
@@ -69,6 +88,13 @@ struct Problem {
   // the tile's first product, while that tile is in L1, instead of in a pass of its own.
   const T* bias = nullptr;
   int64_t bias_stride = 0;
+  // Applied to every tile of C at the end (see TileEpilogue); needs c_cs == 1 and no accumulate.
+  TileEpilogue<T> epilogue{};
+  // When set, a_row_sums[i] = sum_k A[i, k] for every row i < M, summed k = 0, 1, ..., K - 1 in
+  // that order (the bits depend on nothing else). With A = dY^T this is a linear layer's bias
+  // gradient beside its weight gradient dY^T X: the packed path adds up A's packed panels,
+  // which are in L1, instead of reading dY again.
+  T* a_row_sums = nullptr;
 };
 
 // C^T = B^T A^T: the same product with the roles of rows and columns swapped (B not prepacked).
@@ -727,15 +753,12 @@ void pack_panel(const Kernels<T>& kn, T* dst, const T* src, int R, int P, int ro
   }
 }
 
-// One tile of C through kernel fn: straight into C when it is a full tile with unit column
-// stride, else through a row-major [R, NR] buffer (the same arithmetic, so the same bits).
+// A partial tile (or one with strided columns) through kernel fn and a row-major [R, NR]
+// buffer: the same arithmetic as a whole tile, so the same bits.
 template <class T>
-void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
-              int64_t b_rs, T* c, int64_t c_rs, int64_t c_cs, int m, int n, T alpha, bool add_c) {
-  if (m == R && n == NR && c_cs == 1) {
-    fn(kc, a, a_rs, a_cs, b, b_rs, c, c_rs, alpha, add_c);
-    return;
-  }
+[[gnu::noinline]] void run_partial_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs,
+                                        int64_t a_cs, const T* b, int64_t b_rs, T* c, int64_t c_rs, int64_t c_cs, int m,
+                                        int n, T alpha, bool add_c) {
   alignas(64) T buf[kMaxRows * 64];  // [R, NR]
   for (int i = 0; i < R * NR; ++i) buf[i] = T(0);
   if (add_c)
@@ -744,6 +767,30 @@ void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs,
   fn(kc, a, a_rs, a_cs, b, b_rs, buf, NR, alpha, add_c);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) c[i * c_rs + j * c_cs] = buf[i * NR + j];
+}
+
+// One tile of C through kernel fn: straight into C when it is a whole tile with unit column
+// stride, else through run_partial_tile. Inline, so that a whole tile, the common case, costs
+// a call of fn alone (the partial tile's 4 KB buffer made every tile's call measurably slower).
+template <class T>
+inline void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
+                     int64_t b_rs, T* c, int64_t c_rs, int64_t c_cs, int m, int n, T alpha, bool add_c) {
+  if (m == R && n == NR && c_cs == 1) [[likely]] {
+    fn(kc, a, a_rs, a_cs, b, b_rs, c, c_rs, alpha, add_c);
+  } else {
+    run_partial_tile(fn, R, NR, kc, a, a_rs, a_cs, b, b_rs, c, c_rs, c_cs, m, n, alpha, add_c);
+  }
+}
+
+// sums[r] = sum_k panel[k * P + r] for r < rows, k = 0 .. kc - 1 in order, added to what
+// sums holds (or from 0 when `first`). panel: a packed A micro-panel [kc][P].
+template <class T>
+void add_panel_row_sums(const T* panel, int P, int rows, int64_t kc, T* sums, bool first) {
+  T acc[kMaxRows];
+  for (int r = 0; r < rows; ++r) acc[r] = first ? T(0) : sums[r];
+  for (int64_t k = 0; k < kc; ++k)
+    for (int r = 0; r < rows; ++r) acc[r] += panel[k * P + r];
+  for (int r = 0; r < rows; ++r) sums[r] = acc[r];
 }
 
 // C[i, j] = bias[j * bias_stride] for i < m, j < n.
@@ -821,8 +868,8 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
                      static_cast<int>(std::min<int64_t>(NR, N - j0)), kc, p.b_cs, p.b_rs);
         });
       }
-      // C's bias goes into a tile before the tile's first product (pc == 0).
-      const bool with_bias = p.bias && pc == 0;
+      // C's bias goes into a tile before the tile's first product (pc == 0), the epilogue after its last.
+      const bool with_bias = p.bias && pc == 0, last_k = pc + kc == K;
       for_each(blocks * col_groups, [&](int64_t task) {
         T* apack = scratch<T>(1, static_cast<std::size_t>(tiles_per_block * MP * kc_max));  // [tiles][kc][MP]
         const int64_t blk = task / col_groups, group = task % col_groups;
@@ -852,10 +899,20 @@ void gemm_packed(const Kernels<T>& kn, const Problem<T>& p, int threads) {
             const int m = static_cast<int>(std::min<int64_t>(MR, M - i0));
             T* c = p.c + i0 * p.c_rs + j0 * p.c_cs;
             if (with_bias) fill_with_bias(c, p.c_rs, p.c_cs, m, n, p.bias + j0 * p.bias_stride, p.bias_stride);
+            if (last_k && p.epilogue.prefetch) p.epilogue.prefetch(p.epilogue.context, i0, j0, m, n);
             run_tile(kn.packed_edge[m], kn.packed_edge_rows[m], NR, kc, apack + (t - t0) * kc * MP, 0, 0, b_panel(jp),
                      NR, c, p.c_rs, p.c_cs, m, n, p.alpha, add_c || with_bias);
+            if (last_k && p.epilogue.apply) p.epilogue.apply(p.epilogue.context, c, p.c_rs, i0, j0, m, n);
           }
         }
+        // A's row sums from its panels, while they are in L1 (every column group packs the
+        // same panels; the first adds them up). Each row's sum runs through the K blocks in order.
+        if (p.a_row_sums && group == 0 && jc == 0)
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t i0 = t * MR;
+            add_panel_row_sums(apack + (t - t0) * kc * MP, MP, static_cast<int>(std::min<int64_t>(MR, M - i0)), kc,
+                               p.a_row_sums + i0, pc == 0);
+          }
       });
     }
   }
@@ -954,11 +1011,28 @@ Path path_of(const Problem<T>& p) {
   return Path::Packed;
 }
 
-// C = alpha * A * B (+ C) with kernels kn; threads > 1 lets the product use that many
-// threads (it runs serially anyway inside a parallel region or when small).
+// p.a_row_sums[i] = sum_k A[i, k], k in order: the same sums as the packed path's.
+template <class T>
+void row_sums(const Problem<T>& p) {
+  for (int64_t i = 0; i < p.M; ++i) {
+    T s = T(0);
+    for (int64_t k = 0; k < p.K; ++k) s += p.a[i * p.a_rs + k * p.a_cs];
+    p.a_row_sums[i] = s;
+  }
+}
+
+// C = alpha * A * B (+ C) with kernels kn, with the extras the Problem asks for (bias,
+// epilogue, A's row sums); threads > 1 lets the product use that many threads (it runs
+// serially anyway inside a parallel region or when small).
 template <class T>
 void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
-  if (p.M <= 0 || p.N <= 0) return;
+  if (p.M <= 0) return;
+  if (p.N <= 0) {  // no C; A's rows may still be summed
+    if (p.a_row_sums) row_sums(p);
+    return;
+  }
+  check(!p.epilogue.apply || (p.c_cs == 1 && !p.accumulate), "gemm",
+        "internal: a tile epilogue needs C row-major and written, not accumulated");
   if (p.K <= 0) {  // an empty sum: C = 0, or the bias (or unchanged when accumulating)
     if (p.bias) {
       fill_with_bias(p.c, p.c_rs, p.c_cs, p.M, p.N, p.bias, p.bias_stride);
@@ -966,15 +1040,24 @@ void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
       for (int64_t i = 0; i < p.M; ++i)
         for (int64_t j = 0; j < p.N; ++j) p.c[i * p.c_rs + j * p.c_cs] = T(0);
     }
+    if (p.a_row_sums) std::fill(p.a_row_sums, p.a_row_sums + p.M, T(0));
+    if (p.epilogue.apply) p.epilogue.apply(p.epilogue.context, p.c, p.c_rs, 0, 0, p.M, p.N);
     return;
   }
   // A product of few columns and many rows is one of few rows, transposed.
   const bool transpose = p.M > kDirectMaxRows && p.N <= kDirectMaxRows && !p.b_panels;
-  if (p.bias && (transpose || path_of(p) != Path::Packed)) {  // only the packed path adds the bias itself
+  const bool packed = !transpose && path_of(p) == Path::Packed;  // only the packed path fuses the extras below
+  if (p.bias && !packed) {
     fill_with_bias(p.c, p.c_rs, p.c_cs, p.M, p.N, p.bias, p.bias_stride);
     p.bias = nullptr;
     p.accumulate = true;
   }
+  if (p.a_row_sums && !packed) {
+    row_sums(p);
+    p.a_row_sums = nullptr;
+  }
+  const TileEpilogue<T> epilogue = p.epilogue;  // on the whole of C at the end, off the packed path
+  if (!packed) p.epilogue = {};
   if (transpose) p = transposed(p);
   if (in_parallel_region() || p.M * p.N * p.K < kThreadingWork) threads = 1;
   switch (path_of(p)) {
@@ -982,6 +1065,8 @@ void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
     case Path::Dots: gemm_dots(kn, p); break;
     default: gemm_packed(kn, p, std::max(threads, 1)); break;
   }
+  if (!packed && epilogue.apply) epilogue.apply(epilogue.context, p.c, transpose ? p.c_cs : p.c_rs, 0, 0,
+                                                transpose ? p.N : p.M, transpose ? p.M : p.N);
 }
 
 }  // namespace chord::cpu::gemm_kernel
