@@ -77,6 +77,16 @@ std::pair<Tensor<T>, Tensor<T>> weight_and_bias_grads(const Tensor<T>& G, const 
   return {gw, gb};
 }
 
+// The weight and bias gradients a linear layer needs (each undefined when not needed): both
+// from one product, or dW = G^T X alone, or db = the sum of G's rows alone.
+template <FloatingPoint T>
+std::pair<Tensor<T>, Tensor<T>> linear_param_grads(const Tensor<T>& G, const Tensor<T>& X, bool need_w, bool need_b) {
+  if (need_w && need_b) return weight_and_bias_grads(G, X);
+  if (need_w) return {mm(transpose(G, 0, 1), X), Tensor<T>()};  // [out, in]
+  if (need_b) return {Tensor<T>(), sum(G, Shape{0})};           // [out]
+  return {};
+}
+
 // The first n entries of a shape (or strides).
 inline Shape leading(const Shape& s, int n) {
   Shape out;
@@ -248,13 +258,7 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
             const Tensor<T> dx = linalg_detail::mm(G, sw.get());  // [rows, in]
             gx = alias(dx, sx.get().shape(), contiguous_strides(sx.get().shape()), 0);
           }
-          if (need_w && need_b) {
-            std::tie(gw, gb) = linalg_detail::weight_and_bias_grads(G, linalg_detail::as_rows(sx.get()));
-          } else if (need_w) {
-            gw = linalg_detail::mm(transpose(G, 0, 1), linalg_detail::as_rows(sx.get()));  // [out, in]
-          } else if (need_b) {
-            gb = sum(G, Shape{0});  // [out]
-          }
+          std::tie(gw, gb) = linalg_detail::linear_param_grads(G, linalg_detail::as_rows(sx.get()), need_w, need_b);
           return std::vector<Tensor<T>>{gx, gw, gb};
         });
   }

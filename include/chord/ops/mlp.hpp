@@ -84,13 +84,7 @@ Tensor<T> gelu_mlp(const Tensor<T>& x, const Tensor<T>& fc_weight, const Tensor<
           const int64_t rows = G.size(0), out = G.size(1), hidden = h.size(1);
           Tensor<T> gx, gw1, gb1, gw2, gb2;
           // The output product's weight and bias: dW2 = G^T a, db2 = sum of G's rows.
-          if (need_w2 && need_b2) {
-            std::tie(gw2, gb2) = linalg_detail::weight_and_bias_grads(G, a);
-          } else if (need_w2) {
-            gw2 = linalg_detail::mm(transpose(G, 0, 1), a);
-          } else if (need_b2) {
-            gb2 = sum(G, Shape{0});
-          }
+          std::tie(gw2, gb2) = linalg_detail::linear_param_grads(G, a, need_w2, need_b2);
           if (need_x || need_w1 || need_b1) {
             // dh = (G W2) * gelu'(h), [rows, hidden]: G W2 = dL/da goes through GELU's backward tile by tile.
             const Tensor<T> W2 = linalg_detail::gemm_operand(sw2.get());  // [out, hidden] = [K, N]
@@ -98,13 +92,7 @@ Tensor<T> gelu_mlp(const Tensor<T>& x, const Tensor<T>& fc_weight, const Tensor<
             backend::gemm_gelu_backward<T>(G.device(), rows, hidden, out, G.data(), G.stride(0), G.stride(1),
                                            W2.data(), W2.stride(0), W2.stride(1), h.data(), dh.data());
             const Tensor<T> X = linalg_detail::as_rows(sx.get());  // [rows, in]
-            if (need_w1 && need_b1) {
-              std::tie(gw1, gb1) = linalg_detail::weight_and_bias_grads(dh, X);
-            } else if (need_w1) {
-              gw1 = linalg_detail::mm(transpose(dh, 0, 1), X);
-            } else if (need_b1) {
-              gb1 = sum(dh, Shape{0});
-            }
+            std::tie(gw1, gb1) = linalg_detail::linear_param_grads(dh, X, need_w1, need_b1);
             if (need_x) {
               const Tensor<T> dx = linalg_detail::mm(dh, sw1.get());  // [rows, in]
               gx = alias(dx, sx.get().shape(), contiguous_strides(sx.get().shape()), 0);
