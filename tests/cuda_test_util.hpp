@@ -24,30 +24,6 @@ namespace chord::testing {
 inline const Device kGpu = Device::cuda(0);
 inline const Device kCpu = Device::cpu();
 
-// CHECK that every element of `gpu` (any device) is within atol + rtol * |expected| of `cpu`'s.
-// NaN must meet NaN, and an infinity the same infinity.
-template <class T>
-void check_close(const Tensor<T>& gpu, const Tensor<T>& cpu, double rtol, double atol = 0.0) {
-  REQUIRE(gpu.defined());
-  REQUIRE(cpu.defined());
-  REQUIRE(gpu.shape() == cpu.shape());
-  const std::vector<T> got = gpu.to_vector(), want = cpu.to_vector();
-  int reported = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double g = static_cast<double>(got[i]), w = static_cast<double>(want[i]);
-    bool ok;
-    if (std::isnan(w)) ok = std::isnan(g);
-    else if (std::isinf(w)) ok = g == w;
-    else ok = std::abs(g - w) <= atol + rtol * std::abs(w);
-    if (!ok && reported++ < 5) {
-      INFO("element " << i << " of shape " << cpu.shape() << ": gpu " << g << ", cpu " << w << " (rtol " << rtol
-                      << ", atol " << atol << ")");
-      CHECK(ok);
-    }
-  }
-  CHECK(reported == 0);
-}
-
 // CHECK bit equality (for copies, fills, selections, integer results).
 template <class T>
 void check_equal(const Tensor<T>& gpu, const Tensor<T>& cpu) {

@@ -7,6 +7,7 @@
 #include "test_util.hpp"
 
 using namespace chord;
+using chord::testing::check_close;
 using chord::testing::Inputs;
 using chord::testing::leaf;
 
@@ -47,16 +48,6 @@ std::vector<Tensor<T>> grads_of(F f, const std::vector<Tensor<T>>& in, uint64_t 
 auto fused = [](const auto& in) { return gelu_mlp(in[0], in[1], in[2], in[3], in[4]); };
 auto unfused = [](const auto& in) { return unfused_mlp(in[0], in[1], in[2], in[3], in[4]); };
 
-template <class T>
-void check_close(const Tensor<T>& got, const Tensor<T>& want, double tol) {
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<T> a = got.to_vector(), b = want.to_vector();
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(double(a[i]) - double(b[i])) / (1 + std::abs(double(b[i]))));
-  CHECK(worst <= tol);
-}
-
 }  // namespace
 
 TEST_CASE("gelu_mlp equals linear, gelu, linear, values and gradients, on every GEMM path") {
@@ -75,18 +66,18 @@ TEST_CASE("gelu_mlp equals linear, gelu, linear, values and gradients, on every 
       std::optional<cpu::gemm_kernel::BlockingOverrideGuard> blocks;
       if (small_blocks) blocks.emplace(chord::testing::kSmallBlocks);
       const auto in = leaves<double>(c.x, c.hidden, c.out, 7);
-      check_close(fused(in), unfused(in), 1e-12);
+      check_close(fused(in), unfused(in), 1e-12, 1e-12);
       const auto gf = grads_of<double>(fused, in, 3), gu = grads_of<double>(unfused, in, 3);
       for (std::size_t i = 0; i < in.size(); ++i) {
         INFO("input " << i);
         REQUIRE(gf[i].defined() == in[i].defined());
-        if (in[i].defined()) check_close(gf[i], gu[i], 1e-12);
+        if (in[i].defined()) check_close(gf[i], gu[i], 1e-12, 1e-12);
       }
       const auto inf = leaves<float>(c.x, c.hidden, c.out, 7);
-      check_close(fused(inf), unfused(inf), 1e-5);
+      check_close(fused(inf), unfused(inf), 1e-5, 1e-5);
       const auto gff = grads_of<float>(fused, inf, 3), guf = grads_of<float>(unfused, inf, 3);
       for (std::size_t i = 0; i < inf.size(); ++i)
-        if (inf[i].defined()) check_close(gff[i], guf[i], 1e-4);
+        if (inf[i].defined()) check_close(gff[i], guf[i], 1e-4, 1e-4);
     }
   }
 }
@@ -150,7 +141,7 @@ TEST_CASE("nn::MLP runs gelu_mlp: the same output as its layers one by one") {
   nn::GPTConfig config{.vocab_size = 16, .context_length = 8, .n_layer = 1, .n_head = 2, .n_embd = 16};
   nn::MLP<float> mlp(config, gen);
   const auto x = Tensor<float>::randn({2, 8, 16}, gen);
-  check_close(mlp.forward(x), mlp.c_proj->forward(gelu(mlp.c_fc->forward(x))), 1e-5);
+  check_close(mlp.forward(x), mlp.c_proj->forward(gelu(mlp.c_fc->forward(x))), 1e-5, 1e-5);
 }
 
 // ---- the fused products on the CPU ---------------------------------------------------------
@@ -225,7 +216,7 @@ TEST_CASE("linear's bias gradient from the fused product equals the sum of dY's 
     const auto b = Tensor<float>::randn({40}, gen).set_requires_grad();
     const auto dy = Tensor<float>::randn({rows, 40}, gen);
     linear(x, w, b).backward(dy);
-    check_close(b.grad(), sum(dy, Shape{0}), 1e-5);
-    check_close(w.grad(), matmul(dy.t(), x.detach()), 1e-5);
+    check_close(b.grad(), sum(dy, Shape{0}), 1e-5, 1e-5);
+    check_close(w.grad(), matmul(dy.t(), x.detach()), 1e-5, 1e-5);
   }
 }

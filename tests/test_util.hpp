@@ -68,6 +68,31 @@ void check_values(const Tensor<T>& t, const std::vector<double>& expected, doubl
   }
 }
 
+// CHECK that every element of `got` is within atol + rtol * |expected| of `expected`'s (the two of
+// one shape, on any devices: the GPU tests compare a GPU result with the CPU's this way). NaN must
+// meet NaN, and an infinity the same infinity. The first 5 misses are shown.
+template <class T>
+void check_close(const Tensor<T>& got, const Tensor<T>& expected, double rtol, double atol = 0.0) {
+  REQUIRE(got.defined());
+  REQUIRE(expected.defined());
+  REQUIRE(got.shape() == expected.shape());
+  const std::vector<T> g_values = got.to_vector(), e_values = expected.to_vector();
+  int reported = 0;
+  for (std::size_t i = 0; i < g_values.size(); ++i) {
+    const double g = static_cast<double>(g_values[i]), e = static_cast<double>(e_values[i]);
+    bool ok;
+    if (std::isnan(e)) ok = std::isnan(g);
+    else if (std::isinf(e)) ok = g == e;
+    else ok = std::abs(g - e) <= atol + rtol * std::abs(e);
+    if (!ok && reported++ < 5) {
+      INFO("element " << i << " of shape " << expected.shape() << ": got " << g << ", expected " << e << " (rtol "
+                      << rtol << ", atol " << atol << ")");
+      CHECK(ok);
+    }
+  }
+  CHECK(reported == 0);
+}
+
 // CHECK that calling f throws chord::Error whose message contains `needle`.
 #define CHORD_CHECK_ERROR(expr, needle) \
   CHECK_THROWS_WITH_AS(expr, doctest::Contains(needle), ::chord::Error)

@@ -70,6 +70,20 @@ struct GeluBackwardTile {
   }
 };
 
+// A hint to fetch rows [0, m) of n elements, rows `rs` apart, into every cache level (to be
+// written when `write`); no effect on results.
+template <class T>
+inline void prefetch_rows(const T* p, int64_t rs, int64_t m, int64_t n, bool write) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; j += 64 / static_cast<int64_t>(sizeof(T))) {
+      if (write) {
+        CHORD_PREFETCH_FOR_WRITE(p + i * rs + j);
+      } else {
+        CHORD_PREFETCH_FOR_READ(p + i * rs + j);
+      }
+    }
+}
+
 }  // namespace activation_detail
 
 // y = gelu(x). x, y: [n] (y may be x).
@@ -89,26 +103,6 @@ void gelu_backward(const T* x, const T* dy, T* dx, int64_t n) {
     run_kernel<activation_detail::GeluBackward>(isa, x + begin, dy + begin, dx + begin, end - begin);
   });
 }
-
-namespace activation_detail {
-// A hint to fetch rows [0, m) of n elements, rows `rs` apart, into every cache level (for
-// writing when `write`); no effect on results.
-template <class T>
-inline void prefetch_rows(const T* p, int64_t rs, int64_t m, int64_t n, bool write) {
-#if defined(__GNUC__) || defined(__clang__)
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; j += 64 / static_cast<int64_t>(sizeof(T))) {
-      if (write) {
-        __builtin_prefetch(p + i * rs + j, 1, 3);
-      } else {
-        __builtin_prefetch(p + i * rs + j, 0, 3);
-      }
-    }
-#else
-  (void)p, (void)rs, (void)m, (void)n, (void)write;
-#endif
-}
-}  // namespace activation_detail
 
 // ---- GELU as a GEMM's tile epilogue (gemm_kernel::TileEpilogue, cpu::GemmExtras) --------
 // The same per-element arithmetic as gelu_forward / gelu_backward, run on one tile of C

@@ -366,14 +366,6 @@ using F32 = Lanes<float, 4>;  // 128-bit vectors: SSE2, NEON
 using F64 = Lanes<double, 2>;
 }  // namespace portable
 
-// Asks for the cache line at p, to be written, into every cache level (a hint: no fault, no effect
-// on results).
-#if defined(__GNUC__) || defined(__clang__)
-#define CHORD_GEMM_PREFETCH_FOR_WRITE(p) __builtin_prefetch((p), 1, 3)
-#else
-#define CHORD_GEMM_PREFETCH_FOR_WRITE(p) ((void)(p))
-#endif
-
 // ---- the kernels, written once and compiled per ISA ------------------------------
 //
 // GCC and Clang accept vector intrinsics only inside a function with the matching
@@ -403,8 +395,8 @@ using F64 = Lanes<double, 2>;
     /* C's rows are far apart (a row stride of 2048 floats puts them 8 KB apart): fetch the tile's lines now, */   \
     /* while the FMAs run, instead of missing on them all at the end. */                                          \
     _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i) {                                                        \
-      CHORD_GEMM_PREFETCH_FOR_WRITE(c + i * c_rs);                                                                \
-      CHORD_GEMM_PREFETCH_FOR_WRITE(c + i * c_rs + NV * W - 1);                                                   \
+      CHORD_PREFETCH_FOR_WRITE(c + i * c_rs);                                                                     \
+      CHORD_PREFETCH_FOR_WRITE(c + i * c_rs + NV * W - 1);                                                        \
     }                                                                                                             \
     V acc[KS][R][NV]; /* the C tile, [R][NV * W], as KS partial sums over k (KS > 1: short tiles) */              \
     _Pragma("GCC unroll 4") for (int u = 0; u < KS; ++u) _Pragma("GCC unroll 16") for (int i = 0; i < R; ++i)     \
@@ -1056,7 +1048,10 @@ void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
     row_sums(p);
     p.a_row_sums = nullptr;
   }
-  const TileEpilogue<T> epilogue = p.epilogue;  // on the whole of C at the end, off the packed path
+  // Off the packed path the epilogue runs once, on the whole of C, at the end.
+  const TileEpilogue<T> whole_c_epilogue = packed ? TileEpilogue<T>{} : p.epilogue;
+  T* const c = p.c;
+  const int64_t c_rs = p.c_rs, M = p.M, N = p.N;
   if (!packed) p.epilogue = {};
   if (transpose) p = transposed(p);
   if (in_parallel_region() || p.M * p.N * p.K < kThreadingWork) threads = 1;
@@ -1065,8 +1060,7 @@ void gemm(const Kernels<T>& kn, Problem<T> p, int threads) {
     case Path::Dots: gemm_dots(kn, p); break;
     default: gemm_packed(kn, p, std::max(threads, 1)); break;
   }
-  if (!packed && epilogue.apply) epilogue.apply(epilogue.context, p.c, transpose ? p.c_cs : p.c_rs, 0, 0,
-                                                transpose ? p.N : p.M, transpose ? p.M : p.N);
+  if (whole_c_epilogue.apply) whole_c_epilogue.apply(whole_c_epilogue.context, c, c_rs, 0, 0, M, N);
 }
 
 }  // namespace chord::cpu::gemm_kernel

@@ -31,6 +31,16 @@
 #define CHORD_X86_SIMD 0
 #endif
 
+// Hints to fetch the cache line at p into every cache level, to be read or to be written (no
+// fault, no effect on results; nothing where the compiler has no prefetch builtin).
+#if defined(__GNUC__) || defined(__clang__)
+#define CHORD_PREFETCH_FOR_READ(p) __builtin_prefetch((p), 0, 3)
+#define CHORD_PREFETCH_FOR_WRITE(p) __builtin_prefetch((p), 1, 3)
+#else
+#define CHORD_PREFETCH_FOR_READ(p) ((void)(p))
+#define CHORD_PREFETCH_FOR_WRITE(p) ((void)(p))
+#endif
+
 namespace chord::cpu {
 
 // Ordered: each one includes the ones before it.
