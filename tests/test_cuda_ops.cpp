@@ -28,12 +28,6 @@ double elementwise_rtol() {
   return std::is_same_v<T, float> ? kFloatUlps : kDoubleTol;
 }
 
-template <FloatingPoint T>
-Tensor<T> randn_t(const Shape& shape, uint64_t seed, double scale = 1.0) {
-  Generator gen(seed);
-  return Tensor<T>::randn(shape, gen, T(0), static_cast<T>(scale));
-}
-
 // Inputs in three layouts: contiguous, transposed (last two dims swapped in memory), every
 // second element of a wider buffer.
 template <FloatingPoint T>

@@ -20,12 +20,6 @@ using namespace chord::testing;
 
 namespace {
 
-template <FloatingPoint T>
-Tensor<T> randn_t(const Shape& shape, uint64_t seed) {
-  Generator gen(seed);
-  return Tensor<T>::randn(shape, gen);
-}
-
 // A float or double tolerance: a few ulps.
 template <FloatingPoint T>
 double ulps() {

@@ -25,12 +25,13 @@
 
 using namespace chord;
 
-namespace {
+// The whole file in its own namespace: its Layout, Matrix and Case differ from another test file's
+// of the same names, and the test build compiles several test files as one (tests/CMakeLists.txt).
+namespace gemm_kernel_test {
 
+using chord::testing::testable_isas;
 using chord::testing::ThreadCount;
 
-// The ISAs to test (test_util.hpp).
-std::vector<cpu::Isa> isas() { return chord::testing::testable_isas(); }
 
 // How a [rows, cols] matrix lies in its buffer.
 enum class Layout { RowMajor, ColMajor, PaddedRows, PaddedCols, Step2, Step2Cols };
@@ -46,7 +47,7 @@ const char* name_of(Layout l) {
 }
 
 // Where element (i, j) of a [r, c] matrix with `layout` lies: i * row + j * col.
-chord::testing::Strides strides_of(Layout layout, int64_t r, int64_t c) {
+chord::testing::MatrixStrides strides_of(Layout layout, int64_t r, int64_t c) {
   const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
   switch (layout) {
     case Layout::RowMajor: return {C, 1};
@@ -170,16 +171,15 @@ std::vector<T> product_bits(int64_t M, int64_t N, int64_t K, Layout la, Layout l
   return C.buf;
 }
 
-}  // namespace
 
 TEST_CASE("gemm matches a double-precision triple loop for every shape and layout, float") {
-  for (cpu::Isa isa : isas())
+  for (cpu::Isa isa : testable_isas())
     for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks})
       check_all_shapes_and_layouts<float>(isa, blocks);
 }
 
 TEST_CASE("gemm matches a double-precision triple loop for every shape and layout, double") {
-  for (cpu::Isa isa : isas())
+  for (cpu::Isa isa : testable_isas())
     for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks})
       check_all_shapes_and_layouts<double>(isa, blocks);
 }
@@ -190,7 +190,7 @@ TEST_CASE("the cache blocks MC and NC change no bit of C; KC, which splits the s
     cpu::gemm_kernel::BlockingOverrideGuard guard(blocks);
     return product_bits<float>(300, 200, 300, Layout::RowMajor, Layout::ColMajor, threads, true);
   };
-  for (cpu::Isa isa : isas()) {
+  for (cpu::Isa isa : testable_isas()) {
     cpu::IsaLimitGuard guard(isa);
     INFO("isa " << cpu::isa_name(isa));
     const auto reference = bits({64, 60, 64}, 1);
@@ -306,7 +306,7 @@ TEST_CASE("the cache sizes are read from a sysfs cache folder: data and unified 
 }
 
 TEST_CASE("gemm with K = 0 sets C to zero, or leaves it when accumulating") {
-  for (cpu::Isa isa : isas()) {
+  for (cpu::Isa isa : testable_isas()) {
     cpu::IsaLimitGuard guard(isa);
     std::vector<float> c(6, 3.f);
     cpu::gemm<float>(2, 3, 0, 1.f, nullptr, 0, 1, nullptr, 3, 1, c.data(), 3, 1, true);
@@ -318,7 +318,7 @@ TEST_CASE("gemm with K = 0 sets C to zero, or leaves it when accumulating") {
 
 TEST_CASE("gemm gives bit-identical results with 1 and 2 threads on every path") {
   ThreadCount restore;
-  for (cpu::Isa isa : isas())
+  for (cpu::Isa isa : testable_isas())
   for (cpu::gemm_kernel::Blocking blocks : {cpu::gemm_kernel::Blocking{}, kSmallBlocks}) {
     cpu::IsaLimitGuard guard(isa);
     cpu::gemm_kernel::BlockingOverrideGuard block_guard(blocks);
@@ -347,7 +347,7 @@ TEST_CASE("gemm_with_bias and PackedB::multiply_with_bias give the bits of filli
     // Packed, packed with the rows split by column panels (256 rows), several K blocks,
     // few rows (direct), few columns (transposed), K = 0.
     const Case shapes[] = {{300, 200, 300}, {256, 700, 200}, {100, 90, 600}, {8, 500, 300}, {1200, 3, 400}, {5, 7, 0}};
-    for (cpu::Isa isa : isas())
+    for (cpu::Isa isa : testable_isas())
       for (const Case& s : shapes)
         for (Layout lc : {Layout::RowMajor, Layout::ColMajor})
           for (int threads : {1, 2}) {
@@ -391,7 +391,7 @@ TEST_CASE("gemm_batched computes every product of a broadcast batch, the same bi
   for (float& v : b) v = nd(gen);
   std::vector<int64_t> a_off(batch), b_off(batch, 0), c_off(batch);
   for (int64_t i = 0; i < batch; ++i) a_off[i] = i * M * K, c_off[i] = i * M * N;
-  for (cpu::Isa isa : isas()) {
+  for (cpu::Isa isa : testable_isas()) {
     cpu::IsaLimitGuard guard(isa);
     std::vector<std::vector<float>> results;
     for (int threads : {1, 2}) {
@@ -417,7 +417,7 @@ TEST_CASE("the AVX kernels and the portable path agree within rounding on a larg
   if (cpu::detected_isa() == cpu::Isa::Portable) CHORD_SKIP_TEST("no AVX2 on this CPU: no AVX kernel to compare");
   const int64_t M = 123, N = 301, K = 517;
   std::vector<std::vector<float>> results;
-  for (cpu::Isa isa : isas()) {
+  for (cpu::Isa isa : testable_isas()) {
     cpu::IsaLimitGuard guard(isa);
     std::mt19937 gen(11);
     const Matrix<float> A(M, K, Layout::RowMajor, gen), B(K, N, Layout::ColMajor, gen);
@@ -440,7 +440,7 @@ TEST_CASE("a prepacked B (PackedB) gives the bits of the plain product, on every
     using T = decltype(zero);
     // Few rows (the direct path), many rows (the packed path), several K blocks, N past NC.
     const Case shapes[] = {{1, 70, 33}, {16, 96, 257}, {5, 33, 600}, {40, 5000, 20}, {200, 45, 300}, {3, 1, 9}};
-    for (cpu::Isa isa : isas()) {
+    for (cpu::Isa isa : testable_isas()) {
       cpu::IsaLimitGuard guard(isa);
       for (const Case& s : shapes)
         for (Layout lb : {Layout::RowMajor, Layout::ColMajor, Layout::Step2})
@@ -474,3 +474,5 @@ TEST_CASE("a prepacked B (PackedB) gives the bits of the plain product, on every
   check_type(0.0f);
   check_type(0.0);
 }
+
+}  // namespace gemm_kernel_test

@@ -22,7 +22,9 @@
 
 using namespace chord;
 
-namespace {
+// The whole file in its own namespace: its Layout, Matrix and Case differ from another test file's
+// of the same names, and the test build compiles several test files as one (tests/CMakeLists.txt).
+namespace gemm_portable_test {
 
 using chord::testing::ThreadCount;
 
@@ -40,7 +42,7 @@ const char* name_of(Layout l) {
 }
 
 // Where element (i, j) of a [r, c] operand with `layout` lies: i * row + j * col.
-chord::testing::Strides strides_of(Layout layout, int64_t r, int64_t c) {
+chord::testing::MatrixStrides strides_of(Layout layout, int64_t r, int64_t c) {
   const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
   switch (layout) {
     case Layout::RowMajor: return {C, 1};
@@ -169,7 +171,6 @@ std::vector<std::vector<T>> results_with(int threads, const Case& s, Layout la, 
   return out;
 }
 
-}  // namespace
 
 TEST_CASE("portable gemm matches a float64 triple loop: odd shapes, every layout, alpha, accumulate, bias; float") {
   check_shapes_and_layouts<float>();
@@ -235,3 +236,5 @@ TEST_CASE("portable gemm_batched: a broadcast batch matches the reference, the s
   }
   CHECK(results[0] == results[1]);
 }
+
+}  // namespace gemm_portable_test

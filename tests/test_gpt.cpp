@@ -18,14 +18,6 @@ nn::GPTConfig tiny_config() {
   return nn::GPTConfig{.vocab_size = 11, .context_length = 16, .n_layer = 2, .n_head = 2, .n_embd = 8};
 }
 
-Tensor<int64_t> tokens_of(const std::vector<int64_t>& ids, int64_t B, int64_t T) {
-  return Tensor<int64_t>::from_vector(ids, {B, T});
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("chord_test_gpt_" + name)).string();
-}
-
 // Overwrites bytes [at, at + n) of a file.
 void corrupt_file(const std::string& path, std::size_t at, const std::string& bytes) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);

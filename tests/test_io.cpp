@@ -12,14 +12,10 @@
 
 using namespace chord;
 using chord::io::Json;
+using chord::testing::temp_path;
+using chord::testing::write_raw;
 
 namespace {
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("chord_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-void write_raw(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 // A safetensors file from a header text and a data buffer.
 std::string make_file(const std::string& header, const std::string& data) {
   std::string out(8, '\0');

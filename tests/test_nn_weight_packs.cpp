@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 
 using namespace chord;
+using chord::testing::tokens_of;
 
 namespace {
 
@@ -17,10 +18,6 @@ nn::GPTConfig config(bool tied = true) {
 }
 // The weights a decoding step multiplies by: 4 Linear layers per block, and the head.
 constexpr uint64_t kWeights = 4 * 2 + 1;
-
-Tensor<int64_t> tokens_of(const std::vector<int64_t>& ids, int64_t B, int64_t T) {
-  return Tensor<int64_t>::from_vector(ids, {B, T});
-}
 
 // Prefill 3 tokens per row, then `steps` decoding steps; returns every step's logits.
 std::vector<std::vector<float>> decode(nn::GPT<float>& model, int64_t steps) {

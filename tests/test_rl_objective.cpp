@@ -17,8 +17,6 @@ using rl::RowKind;
 
 namespace {
 
-constexpr RowKind On = RowKind::OnPolicy, Off = RowKind::OffPolicy, Ex = RowKind::Expert;
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Central finite difference of a scalar function.
 template <class F>
@@ -84,8 +82,6 @@ Batch mixed_batch(uint64_t seed) {
                       seed);
 }
 
-const rl::Aggregation kModes[] = {rl::Aggregation::TokenMean, rl::Aggregation::SeqMeanTokenMean,
-                                  rl::Aggregation::SeqMeanTokenSum, rl::Aggregation::Constant};
 
 std::map<std::string, double> as_map(const rl::ObjectiveMetrics& m) {
   std::map<std::string, double> out;
@@ -334,7 +330,7 @@ TEST_CASE("clip ratios count the tokens whose clip took effect, over on-policy t
 TEST_CASE("every aggregation mode matches its definition, and the objective passes gradcheck in each") {
   const Batch b = mixed_batch(101);
   const double mu = 0.3, C = 6.0;
-  for (rl::Aggregation mode : kModes) {
+  for (rl::Aggregation mode : kAggregations) {
     INFO(rl::to_string(mode));
     const rl::ObjectiveOptions options{.dual_clip = 3.0, .aggregation = mode, .constant_normalizer = C};
     const rl::StepNormalizer step = rl::StepNormalizer::of(b.mask, b.kinds);
@@ -420,7 +416,7 @@ TEST_CASE("phi and importance SFT weights act as constants in the objective's gr
 TEST_CASE("one step split into micro-batches gives the gradient and metrics of the whole batch, in every mode") {
   const Batch b = mixed_batch(202);
   const double mu = 0.4;
-  for (rl::Aggregation mode : kModes) {
+  for (rl::Aggregation mode : kAggregations) {
     INFO(rl::to_string(mode));
     const rl::ObjectiveOptions options{.dual_clip = 3.0, .beta = 0.1, .kl = rl::KLEstimator::K2,
                                        .entropy_coef = 0.02, .aggregation = mode, .constant_normalizer = 5.0};

@@ -21,8 +21,6 @@ using rl::RowKind;
 
 namespace {
 
-constexpr RowKind On = RowKind::OnPolicy, Off = RowKind::OffPolicy, Ex = RowKind::Expert;
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // One batch on the host, in double. Outside the mask every input is NaN (it must never be read),
 // and so are the advantages of expert rows and lp_old off the on-policy rows.
@@ -317,15 +315,13 @@ std::vector<Config> configs() {
   return out;
 }
 
-const rl::Aggregation kModes[] = {rl::Aggregation::TokenMean, rl::Aggregation::SeqMeanTokenMean,
-                                  rl::Aggregation::SeqMeanTokenSum, rl::Aggregation::Constant};
 
 }  // namespace
 
 TEST_CASE("composed objective = scalar oracle: value, gradients and metrics for every configuration and mode") {
   uint64_t seed = 1000;
   for (const Config& config : configs())
-    for (rl::Aggregation mode : kModes) {
+    for (rl::Aggregation mode : kAggregations) {
       rl::ObjectiveOptions o = config.options;
       o.aggregation = mode;
       if (o.constant_normalizer == 0.0) o.constant_normalizer = 7.0;
@@ -373,7 +369,7 @@ TEST_CASE("the composed objective passes gradcheck in every configuration and mo
     // Phi and importance weights are under stop-gradient: finite differences of the value are not
     // the gradient (the oracle comparison covers them).
     if (config.options.sft_weight != rl::SftWeight::Plain) continue;
-    for (rl::Aggregation mode : kModes) {
+    for (rl::Aggregation mode : kAggregations) {
       rl::ObjectiveOptions o = config.options;
       o.aggregation = mode;
       if (o.constant_normalizer == 0.0) o.constant_normalizer = 7.0;
@@ -472,7 +468,7 @@ TEST_CASE("aggregation_weights is aggregation_weight of each token's row; aggreg
   const TensorD mask = tensor<double>({{1, 1, 0, 0}, {0, 0, 0, 0}, {1, 1, 1, 1}, {0, 1, 0, 0}});
   const rl::TokenCounts step{.tokens = 11, .rows = 5};  // the step holds other micro-batches too
   const int64_t row_tokens[4] = {2, 0, 4, 1};
-  for (rl::Aggregation mode : kModes) {
+  for (rl::Aggregation mode : kAggregations) {
     INFO(rl::to_string(mode));
     const TensorD w = rl::aggregation_weights(mask, mode, 3.0, step);
     for (int64_t i = 0; i < 4; ++i)

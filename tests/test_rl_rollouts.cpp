@@ -15,6 +15,7 @@
 
 using namespace chord;
 using rl::RowKind;
+using chord::testing::metric;
 
 namespace {
 
@@ -80,12 +81,6 @@ class TableEnv final : public rl::Environment {
   mutable std::size_t next_ = 0;
 };
 
-double metric(const rl::MetricRow& row, const std::string& name) {
-  for (const auto& [k, v] : row)
-    if (k == name) return v;
-  FAIL("no metric " << name);
-  return 0.0;
-}
 bool has_metric(const rl::MetricRow& row, const std::string& name) {
   for (const auto& [k, v] : row)
     if (k == name) return true;

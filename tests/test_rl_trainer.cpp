@@ -18,6 +18,8 @@
 #include "test_util.hpp"
 
 using namespace chord;
+using chord::testing::kAggregations;
+using chord::testing::metric;
 
 namespace {
 
@@ -73,13 +75,6 @@ class SpreadEnv : public ToyEnv {
     return response.empty() ? 0.0 : static_cast<double>(static_cast<unsigned char>(response[0]) % 3) / 2.0;
   }
 };
-
-double metric(const rl::MetricRow& row, const std::string& name) {
-  for (const auto& [k, v] : row)
-    if (k == name) return v;
-  FAIL("no metric " << name);
-  return 0.0;
-}
 
 // Every parameter's gradient (zeros where none was accumulated), in parameter order.
 std::vector<std::vector<double>> gradients(const nn::GPT<double>& model) {
@@ -142,9 +137,6 @@ double aggregate(rl::Aggregation mode, double C, const Tensor<double>& mask, Use
   }
   return 0.0;
 }
-
-const rl::Aggregation kAggregations[] = {rl::Aggregation::TokenMean, rl::Aggregation::SeqMeanTokenMean,
-                                         rl::Aggregation::SeqMeanTokenSum, rl::Aggregation::Constant};
 
 // Each method over two steps; SFT-then-RL twice: SFT at both steps, and SFT then its RL phase.
 struct MethodCase {

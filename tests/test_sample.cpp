@@ -76,14 +76,14 @@ const std::vector<float>& kRow = chord::testing::kSamplingRow;
 
 // ---- a tiny model ---------------------------------------------------------------
 
-nn::GPTConfig tiny_config() {
+nn::GPTConfig sampling_model_config() {
   return nn::GPTConfig{.vocab_size = 11, .context_length = 32, .n_layer = 2, .n_head = 2, .n_embd = 16};
 }
 
 // A randomly initialised tiny GPT whose token embedding (= tied head) is scaled by `scale`, so
 // its next-token distributions range from near uniform (scale 1) to peaked (scale 30).
 std::unique_ptr<nn::GPT<float>> tiny_model(uint64_t seed, float scale) {
-  auto model = std::make_unique<nn::GPT<float>>(tiny_config(), seed);
+  auto model = std::make_unique<nn::GPT<float>>(sampling_model_config(), seed);
   float* w = model->wte->weight.data();
   for (int64_t i = 0; i < model->wte->weight.numel(); ++i) w[i] *= scale;
   return model;
@@ -457,7 +457,7 @@ TEST_CASE("top-k generation only emits allowed tokens; repetition penalty and a 
 
 TEST_CASE("generate_text: a prompt string in, n completions out; the tokenizer's EOS ends them") {
   const io::Tokenizer tokenizer = io::Tokenizer::char_level("0123456+=");  // 3 specials + 9 = 12 tokens
-  nn::GPTConfig config = tiny_config();
+  nn::GPTConfig config = sampling_model_config();
   config.vocab_size = tokenizer.vocab_size();
   nn::GPT<float> model(config, 10);
   const auto texts = generate_text(model, tokenizer, "12+3=", {.max_new_tokens = 10, .seed = 1}, 3);
@@ -471,7 +471,7 @@ TEST_CASE("generate_text: a prompt string in, n completions out; the tokenizer's
     for (std::size_t t = 0; t + 1 < c.tokens.size(); ++t) CHECK(c.tokens[t] != tokenizer.eos_id());
   }
   CHECK(r.completions[3].prompt_index == 1);  // the empty prompt became BOS
-  nn::GPT<float> small(tiny_config(), 1);     // 11 < 12 tokens
+  nn::GPT<float> small(sampling_model_config(), 1);     // 11 < 12 tokens
   CHORD_CHECK_ERROR(generate_text(small, tokenizer, "1"), "the tokenizer has 12 tokens");
 }
 

@@ -14,16 +14,12 @@
 
 using namespace chord;
 using namespace chord::tasks;
+using chord::testing::make_problem;
 
 namespace {
 
 std::vector<std::shared_ptr<const Task>> all_tasks() {
   return {std::make_shared<Addition>(), std::make_shared<Sort>(), std::make_shared<Reverse>()};
-}
-
-// A problem built from a prompt, its answer computed by the reference solver.
-Problem make_problem(const Task& task, const std::string& prompt, int difficulty) {
-  return {prompt, task.solve(prompt), difficulty, task.name()};
 }
 
 // Independent answers, from the prompt text.

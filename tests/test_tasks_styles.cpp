@@ -11,14 +11,7 @@
 
 using namespace chord;
 using namespace chord::tasks;
-
-namespace {
-
-Problem make_problem(const Task& task, const std::string& prompt, int difficulty) {
-  return {prompt, task.solve(prompt), difficulty, task.name()};
-}
-
-}  // namespace
+using chord::testing::make_problem;
 
 TEST_CASE("tasks: addition's expert styles, worked by hand") {
   const Difficulties ranges{.id = {2, 3}, .ood = {4, 4}};

@@ -15,15 +15,7 @@
 #include "test_util.hpp"
 
 using namespace chord;
-
-namespace {
-
-struct ThreadCount {  // restores the thread count when a test ends
-  int saved = cpu::num_threads();
-  ~ThreadCount() { cpu::set_num_threads(saved); }
-};
-
-}  // namespace
+using chord::testing::ThreadCount;
 
 TEST_CASE("the pool runs every task exactly once, on the caller and its workers") {
   ThreadCount restore;

@@ -16,17 +16,11 @@
 using namespace chord;
 using chord::io::Tokenizer;
 using chord::io::TokenizerKind;
+using chord::testing::temp_path;
+using chord::testing::write_raw;
 using Ids = std::vector<int64_t>;
 
 namespace {
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("chord_test_tokenizer_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-void write_raw(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 // Files in the temp dir whose names start with `prefix` (to find leftover temporaries).
 std::vector<std::string> files_starting_with(const std::string& path_prefix) {
   const std::filesystem::path p(path_prefix);

@@ -1,19 +1,64 @@
 #pragma once
-// Helpers shared by the doctest files.
+// Helpers shared by the doctest files. The test build compiles several test files as one
+// translation unit (CHORD_UNITY_TESTS, tests/CMakeLists.txt), so a helper that two files need
+// lives here, once, and a file's own file-scope names must not repeat another file's.
 
 #include <doctest/doctest.h>
 
 #include <chord/chord.hpp>
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace chord::testing {
 
 using TensorD = Tensor<double>;
 using Inputs = std::vector<TensorD>;
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The kinds of an RL batch's rows, short (the objective's tests write many batches by hand).
+inline constexpr rl::RowKind On = rl::RowKind::OnPolicy, Off = rl::RowKind::OffPolicy, Ex = rl::RowKind::Expert;
+
+// A path in the temporary directory for a test's file `name`, unique to this process (CTest
+// runs test cases in parallel, each in its own process).
+inline std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("chord_test_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+// Writes `bytes` to `path` as they are (a hand-made or corrupt file).
+inline void write_raw(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Every way the RL objective can aggregate token terms (rl::Aggregation).
+inline constexpr rl::Aggregation kAggregations[] = {rl::Aggregation::TokenMean, rl::Aggregation::SeqMeanTokenMean,
+                                                    rl::Aggregation::SeqMeanTokenSum, rl::Aggregation::Constant};
+
+// The value of metric `name` in a trainer's metrics row (a test failure when it has none).
+inline double metric(const rl::MetricRow& row, const std::string& name) {
+  for (const auto& [k, v] : row)
+    if (k == name) return v;
+  FAIL("no metric " << name);
+  return 0.0;
+}
+
+// A problem built from a prompt, its answer computed by the task's reference solver.
+inline tasks::Problem make_problem(const tasks::Task& task, const std::string& prompt, int difficulty) {
+  return {prompt, task.solve(prompt), difficulty, task.name()};
+}
+
+// Token ids [B, T], row-major from `ids`.
+inline Tensor<int64_t> tokens_of(const std::vector<int64_t>& ids, int64_t B, int64_t T) {
+  return Tensor<int64_t>::from_vector(ids, {B, T});
+}
 
 // CHECK that autograd's gradients match finite differences for f at inputs.
 #define CHORD_CHECK_GRADCHECK(f, ...)                                          \
@@ -134,14 +179,14 @@ inline constexpr cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
 // A [rows, cols] matrix at strides (rs, cs) in its own buffer, for the GEMM kernels' tests: its
 // values random normal (when `fill`), every buffer slot it does not use a sentinel (1e30) that a
 // kernel reading out of bounds would turn into a wrong result.
-struct Strides {
+struct MatrixStrides {
   int64_t row, col;
 };
 template <class T>
 struct StridedMatrix {
   int64_t rows, cols, rs, cs;
   std::vector<T> buf;
-  StridedMatrix(int64_t r, int64_t c, Strides strides, std::mt19937& gen, bool fill = true)
+  StridedMatrix(int64_t r, int64_t c, MatrixStrides strides, std::mt19937& gen, bool fill = true)
       : rows(r), cols(c), rs(strides.row), cs(strides.col) {
     const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
     buf.assign(static_cast<std::size_t>((R - 1) * rs + (C - 1) * cs + 1), T(1e30));

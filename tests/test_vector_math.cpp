@@ -18,11 +18,10 @@
 #include "test_util.hpp"
 
 using namespace chord;
+using chord::testing::testable_isas;
 
 namespace {
 
-// The ISAs to test (test_util.hpp).
-std::vector<cpu::Isa> isas() { return chord::testing::testable_isas(); }
 
 struct ExpLoop {
   template <class T>
@@ -62,7 +61,7 @@ void check_accuracy_of(Sample sample, double max_ulps, Ref ref) {
   std::vector<T> x(200003);  // odd: the vector loops have a tail
   for (T& v : x) v = sample(gen);
   std::vector<T> y(x.size());
-  for (cpu::Isa isa : isas()) {
+  for (cpu::Isa isa : testable_isas()) {
     INFO(cpu::isa_name(isa));
     cpu::run_kernel<Loop>(isa, static_cast<const T*>(x.data()), y.data(), static_cast<int64_t>(x.size()));
     double worst = 0, worst_x = 0;
@@ -178,7 +177,7 @@ TEST_CASE("GELU kernels match the formula in long double (float and double) and 
     std::normal_distribution<double> normal(0.0, 3.0);
     for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(normal(gen)), dy[i] = static_cast<T>(normal(gen));
     x[0] = T(0), x[1] = T(-40), x[2] = T(40), x[3] = T(1e-20);
-    for (cpu::Isa isa : isas()) {
+    for (cpu::Isa isa : testable_isas()) {
       INFO(cpu::isa_name(isa));
       cpu::IsaLimitGuard limit(isa);
       std::vector<T> y1(n), dx1(n), y2(n), dx2(n);
