@@ -127,8 +127,9 @@ template <class T>
 using PackFn = void (*)(T* dst, const T* src, int P, int rows, int64_t kc, int64_t s_r);
 // Micro-panels packed from a matrix contiguous along r: rows [t R, t R + R) of the source go
 // to panel t, dst[t * panel_stride + k * P + r] = src[t R + r + k * s_k] for k < kc, 0 for the
-// rows of the panel past `rows` (P a multiple of the vector width, R <= P). Reading k by k
-// across all ceil(rows / R) panels walks each source line once, in order.
+// rows of the panel past `rows` (P a multiple of the vector width, R <= P). Rows R <= r < P of a
+// panel are padding, never read: they may hold anything. Reading k by k across all
+// ceil(rows / R) panels walks each source line once, in order.
 template <class T>
 using PackRowsFn = void (*)(T* dst, const T* src, int R, int P, int64_t rows, int64_t kc, int64_t s_k,
                             int64_t panel_stride);
@@ -383,9 +384,13 @@ using F64 = Lanes<double, 2>;
 // dots<Ops, R>: the R x 4 dot products of the DotFn contract, W lanes of k at a time
 //   (two vectors at a time into two sets of sums when the registers allow), the last
 //   partial vector by masked loads, then one fixed-order horizontal sum per 4 columns.
-// pack_rows<Ops>: the PackRowsFn contract, one (masked) vector load and store per W rows.
+// pack_rows<Ops>: the PackRowsFn contract, one vector load and store per W rows. A panel of
+//   R < P rows (A's 6-row panels, P = 8) loads a whole vector where the source line goes on
+//   past it, which puts the next panel's first rows in the padding: a masked load there cost
+//   the S train step's dW products most of their packing time on a Zen 3.
 // Tile, Dots, PackRows: class wrappers of the three, so that make_kernels can take an ISA's
 //   kernels as template template parameters.
+inline constexpr int64_t kPackPrefetchLines = 8;
 #define CHORD_GEMM_DEFINE_KERNELS(TARGET)                                                                         \
   template <class Ops, int R, int NV, bool PackedA, int PA = 0>                                                   \
   TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,    \
@@ -478,6 +483,9 @@ using F64 = Lanes<double, 2>;
     const int64_t panels = (rows + R - 1) / R;                                                                    \
     for (int64_t k = 0; k < kc; ++k) {                                                                            \
       const typename Ops::T* sk = src + k * s_k;                                                                  \
+      if (k + kPackPrefetchLines < kc)                                                                            \
+        for (int64_t r = 0; r < rows; r += 64 / static_cast<int64_t>(sizeof(typename Ops::T)))                  \
+          CHORD_PREFETCH_FOR_READ(sk + kPackPrefetchLines * s_k + r);                                             \
       for (int64_t t = 0; t < panels; ++t) {                                                                      \
         const int64_t left = rows - t * R;                                                                        \
         const int nrow = left < R ? static_cast<int>(left) : R;                                                   \
@@ -485,7 +493,8 @@ using F64 = Lanes<double, 2>;
         const typename Ops::T* s = sk + t * R;                                                                    \
         for (int r0 = 0; r0 < P; r0 += W) {                                                                       \
           const int n = nrow - r0 >= W ? W : (nrow > r0 ? nrow - r0 : 0);                                         \
-          Ops::store(d + r0, n == W ? Ops::load(s + r0) : n > 0 ? Ops::load_first(s + r0, n) : Ops::zero());      \
+          const bool whole = n == W || (n > 0 && t * R + r0 + W <= rows);                                         \
+          Ops::store(d + r0, whole ? Ops::load(s + r0) : n > 0 ? Ops::load_first(s + r0, n) : Ops::zero());       \
         }                                                                                                         \
       }                                                                                                           \
     }                                                                                                             \
@@ -775,14 +784,29 @@ inline void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_
 }
 
 // sums[r] = sum_k panel[k * P + r] for r < rows, k = 0 .. kc - 1 in order, added to what
-// sums holds (or from 0 when `first`). panel: a packed A micro-panel [kc][P].
-template <class T>
+// sums holds (or from 0 when `first`). panel: a packed A micro-panel [kc][P]. With P known at
+// compile time (FixedP > 0) all P lanes are summed, in registers, each in k order like a plain
+// loop (the padding lanes' sums are dropped); a loop over `rows` kept its sums in memory, one
+// store-to-load round trip per k.
+template <class T, int FixedP = 0>
 void add_panel_row_sums(const T* panel, int P, int rows, int64_t kc, T* sums, bool first) {
-  T acc[kMaxRows];
-  for (int r = 0; r < rows; ++r) acc[r] = first ? T(0) : sums[r];
-  for (int64_t k = 0; k < kc; ++k)
-    for (int r = 0; r < rows; ++r) acc[r] += panel[k * P + r];
-  for (int r = 0; r < rows; ++r) sums[r] = acc[r];
+  if constexpr (FixedP > 0) {
+    T acc[FixedP];
+    for (int r = 0; r < FixedP; ++r) acc[r] = first || r >= rows ? T(0) : sums[r];
+    for (int64_t k = 0; k < kc; ++k)
+      for (int r = 0; r < FixedP; ++r) acc[r] += panel[k * FixedP + r];
+    for (int r = 0; r < rows; ++r) sums[r] = acc[r];
+  } else if (P == 8) {
+    add_panel_row_sums<T, 8>(panel, P, rows, kc, sums, first);
+  } else if (P == 16) {
+    add_panel_row_sums<T, 16>(panel, P, rows, kc, sums, first);
+  } else {
+    T acc[kMaxRows];
+    for (int r = 0; r < rows; ++r) acc[r] = first ? T(0) : sums[r];
+    for (int64_t k = 0; k < kc; ++k)
+      for (int r = 0; r < rows; ++r) acc[r] += panel[k * P + r];
+    for (int r = 0; r < rows; ++r) sums[r] = acc[r];
+  }
 }
 
 // C[i, j] = bias[j * bias_stride] for i < m, j < n.
