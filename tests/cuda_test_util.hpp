@@ -51,7 +51,6 @@ Tensor<T> gpu_leaf(const Tensor<T>& x) {
       },                                                                                                \
       __VA_ARGS__)
 
-// Tolerance for a float sum of n terms of magnitude about 1: a few ulps times sqrt(n).
 // A tensor of `shape` on the CPU, random normal with standard deviation `scale`.
 template <FloatingPoint T>
 Tensor<T> randn_t(const Shape& shape, uint64_t seed, double scale = 1.0) {
@@ -59,6 +58,7 @@ Tensor<T> randn_t(const Shape& shape, uint64_t seed, double scale = 1.0) {
   return Tensor<T>::randn(shape, gen, T(0), static_cast<T>(scale));
 }
 
+// Tolerance for a float sum of n terms of magnitude about 1: a few ulps times sqrt(n).
 inline double float_sum_rtol(int64_t n) { return 4 * 1.2e-7 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 1))); }
 
 }  // namespace chord::testing

@@ -39,10 +39,10 @@
 #endif
 
 using namespace chord::io;
+using chord::testing::kNaN;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 std::string plot_temp_path(const std::string& name) {

@@ -471,7 +471,7 @@ TEST_CASE("generate_text: a prompt string in, n completions out; the tokenizer's
     for (std::size_t t = 0; t + 1 < c.tokens.size(); ++t) CHECK(c.tokens[t] != tokenizer.eos_id());
   }
   CHECK(r.completions[3].prompt_index == 1);  // the empty prompt became BOS
-  nn::GPT<float> small(sampling_model_config(), 1);     // 11 < 12 tokens
+  nn::GPT<float> small(sampling_model_config(), 1);  // 11 < 12 tokens
   CHORD_CHECK_ERROR(generate_text(small, tokenizer, "1"), "the tokenizer has 12 tokens");
 }
 

@@ -70,20 +70,6 @@ struct GeluBackwardTile {
   }
 };
 
-// A hint to fetch rows [0, m) of n elements, rows `rs` apart, into every cache level (to be
-// written when `write`); no effect on results.
-template <class T>
-inline void prefetch_rows(const T* p, int64_t rs, int64_t m, int64_t n, bool write) {
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; j += 64 / static_cast<int64_t>(sizeof(T))) {
-      if (write) {
-        CHORD_PREFETCH_FOR_WRITE(p + i * rs + j);
-      } else {
-        CHORD_PREFETCH_FOR_READ(p + i * rs + j);
-      }
-    }
-}
-
 }  // namespace activation_detail
 
 // y = gelu(x). x, y: [n] (y may be x).
@@ -124,7 +110,7 @@ struct GeluIntoEpilogue {
   }
   static void prefetch(const void* self, int64_t i0, int64_t j0, int64_t m, int64_t n) {
     const auto& e = *static_cast<const GeluIntoEpilogue*>(self);
-    activation_detail::prefetch_rows(e.out + i0 * e.out_rs + j0, e.out_rs, m, n, true);
+    prefetch_rows(e.out + i0 * e.out_rs + j0, e.out_rs, m, n, true);
   }
 };
 
@@ -143,7 +129,7 @@ struct GeluGradEpilogue {
   }
   static void prefetch(const void* self, int64_t i0, int64_t j0, int64_t m, int64_t n) {
     const auto& e = *static_cast<const GeluGradEpilogue*>(self);
-    activation_detail::prefetch_rows(e.x + i0 * e.x_rs + j0, e.x_rs, m, n, false);
+    prefetch_rows(e.x + i0 * e.x_rs + j0, e.x_rs, m, n, false);
   }
 };
 

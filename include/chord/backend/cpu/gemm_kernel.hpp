@@ -483,9 +483,7 @@ inline constexpr int64_t kPackPrefetchLines = 8;
     const int64_t panels = (rows + R - 1) / R;                                                                    \
     for (int64_t k = 0; k < kc; ++k) {                                                                            \
       const typename Ops::T* sk = src + k * s_k;                                                                  \
-      if (k + kPackPrefetchLines < kc)                                                                            \
-        for (int64_t r = 0; r < rows; r += 64 / static_cast<int64_t>(sizeof(typename Ops::T)))                  \
-          CHORD_PREFETCH_FOR_READ(sk + kPackPrefetchLines * s_k + r);                                             \
+      if (k + kPackPrefetchLines < kc) prefetch_rows(sk + kPackPrefetchLines * s_k, 0, 1, rows, false);           \
       for (int64_t t = 0; t < panels; ++t) {                                                                      \
         const int64_t left = rows - t * R;                                                                        \
         const int nrow = left < R ? static_cast<int>(left) : R;                                                   \
@@ -784,28 +782,26 @@ inline void run_tile(TileFn<T> fn, int R, int NR, int64_t kc, const T* a, int64_
 }
 
 // sums[r] = sum_k panel[k * P + r] for r < rows, k = 0 .. kc - 1 in order, added to what
-// sums holds (or from 0 when `first`). panel: a packed A micro-panel [kc][P]. With P known at
-// compile time (FixedP > 0) all P lanes are summed, in registers, each in k order like a plain
-// loop (the padding lanes' sums are dropped); a loop over `rows` kept its sums in memory, one
+// sums holds (or from 0 when `first`). panel: a packed A micro-panel [kc][P]. All P lanes are
+// summed, in registers, each in k order like a plain loop (the padding lanes' sums are dropped);
+// a loop over `rows`, a bound known only at run time, kept its sums in memory, one
 // store-to-load round trip per k.
-template <class T, int FixedP = 0>
+template <class T, int P>
+void add_panel_row_sums(const T* panel, int rows, int64_t kc, T* sums, bool first) {
+  T acc[P];
+  for (int r = 0; r < P; ++r) acc[r] = first || r >= rows ? T(0) : sums[r];
+  for (int64_t k = 0; k < kc; ++k)
+    for (int r = 0; r < P; ++r) acc[r] += panel[k * P + r];
+  for (int r = 0; r < rows; ++r) sums[r] = acc[r];
+}
+// The same for P = packed_rows(R) of any kernel's R <= kMaxRows: 8 or 16.
+template <class T>
 void add_panel_row_sums(const T* panel, int P, int rows, int64_t kc, T* sums, bool first) {
-  if constexpr (FixedP > 0) {
-    T acc[FixedP];
-    for (int r = 0; r < FixedP; ++r) acc[r] = first || r >= rows ? T(0) : sums[r];
-    for (int64_t k = 0; k < kc; ++k)
-      for (int r = 0; r < FixedP; ++r) acc[r] += panel[k * FixedP + r];
-    for (int r = 0; r < rows; ++r) sums[r] = acc[r];
-  } else if (P == 8) {
-    add_panel_row_sums<T, 8>(panel, P, rows, kc, sums, first);
-  } else if (P == 16) {
-    add_panel_row_sums<T, 16>(panel, P, rows, kc, sums, first);
+  static_assert(kMaxRows <= 16, "packed A panels have 8 or 16 rows");
+  if (P == 16) {
+    add_panel_row_sums<T, 16>(panel, rows, kc, sums, first);
   } else {
-    T acc[kMaxRows];
-    for (int r = 0; r < rows; ++r) acc[r] = first ? T(0) : sums[r];
-    for (int64_t k = 0; k < kc; ++k)
-      for (int r = 0; r < rows; ++r) acc[r] += panel[k * P + r];
-    for (int r = 0; r < rows; ++r) sums[r] = acc[r];
+    add_panel_row_sums<T, 8>(panel, rows, kc, sums, first);
   }
 }
 

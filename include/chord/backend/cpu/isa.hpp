@@ -19,6 +19,7 @@
 // thread count at a given ISA; two ISAs give results that differ in rounding.
 
 #include <atomic>
+#include <cstdint>
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CHORD_NO_X86_SIMD)
 #define CHORD_X86_SIMD 1
@@ -42,6 +43,20 @@
 #endif
 
 namespace chord::cpu {
+
+// The prefetch hint (CHORD_PREFETCH_FOR_READ or _WRITE) for every cache line of rows [0, m) of
+// n elements, rows `rs` apart; no effect on results.
+template <class T>
+inline void prefetch_rows(const T* p, int64_t rs, int64_t m, int64_t n, bool write) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; j += 64 / static_cast<int64_t>(sizeof(T))) {
+      if (write) {
+        CHORD_PREFETCH_FOR_WRITE(p + i * rs + j);
+      } else {
+        CHORD_PREFETCH_FOR_READ(p + i * rs + j);
+      }
+    }
+}
 
 // Ordered: each one includes the ones before it.
 enum class Isa { Portable = 0, Avx2 = 1, Avx512 = 2 };
