@@ -24,6 +24,21 @@ using Inputs = std::vector<TensorD>;
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// True in a build with AddressSanitizer (tools/test.sh's build-asan/, at -O0), where arithmetic
+// runs some 50 times slower than in build/. The few tests whose products dominate the
+// sanitizer pass run a lighter form there, which each says; build/ runs them whole.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+
 // The kinds of an RL batch's rows, short (the objective's tests write many batches by hand).
 inline constexpr rl::RowKind On = rl::RowKind::OnPolicy, Off = rl::RowKind::OffPolicy, Ex = rl::RowKind::Expert;
 
@@ -198,5 +213,50 @@ struct StridedMatrix {
   T& at(int64_t i, int64_t j) { return buf[i * rs + j * cs]; }
   T at(int64_t i, int64_t j) const { return buf[i * rs + j * cs]; }
 };
+
+// Checks a GEMM's result C against a float64 triple loop over A [M, K] and B [K, N]:
+//   C = alpha A B           (the product alone),
+//   C = alpha A B + C0      (accumulate: C0 is C before the call),
+//   C = A B + bias          (bias given: bias[j * bias_stride] added to column j; alpha 1),
+// each element within (K + 2) eps (|alpha| sum_k |a_ik b_kj| + |c0_ij| + |bias_j|), a dot
+// product's rounding bound doubled. Every slot of C's buffer outside C must still hold the
+// sentinel StridedMatrix puts there: nothing was written outside C.
+template <class T>
+void check_product_against_double(const StridedMatrix<T>& A, const StridedMatrix<T>& B, const StridedMatrix<T>& C,
+                                  const StridedMatrix<T>& C0, T alpha, bool accumulate, const T* bias = nullptr,
+                                  int64_t bias_stride = 0) {
+  const int64_t M = C.rows, N = C.cols, K = A.cols;
+  const double eps = std::numeric_limits<T>::epsilon();
+  const double a = bias ? 1.0 : static_cast<double>(alpha);
+  int bad = 0;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0, mag = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        s += static_cast<double>(A.at(i, k)) * B.at(k, j);
+        mag += std::abs(static_cast<double>(A.at(i, k)) * B.at(k, j));
+      }
+      double expected = a * s, bound = std::abs(a) * mag;
+      if (bias) {
+        expected += bias[j * bias_stride];
+        bound += std::abs(static_cast<double>(bias[j * bias_stride]));
+      } else if (accumulate) {
+        expected += C0.at(i, j);
+        bound += std::abs(static_cast<double>(C0.at(i, j)));
+      }
+      const double err = std::abs(static_cast<double>(C.at(i, j)) - expected);
+      if (!(err <= (K + 2) * eps * bound + 1e-300) && bad++ < 3) {
+        INFO("C[" << i << ", " << j << "] = " << C.at(i, j) << ", expected " << expected);
+        CHECK(err <= (K + 2) * eps * bound);
+      }
+    }
+  CHECK(bad == 0);
+  std::vector<char> inside(C.buf.size(), 0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) inside[static_cast<std::size_t>(i * C.rs + j * C.cs)] = 1;
+  int64_t written_outside = 0;
+  for (std::size_t n = 0; n < C.buf.size(); ++n) written_outside += !inside[n] && C.buf[n] != T(1e30);
+  CHECK_MESSAGE(written_outside == 0, "the GEMM wrote " << written_outside << " slots outside C");
+}
 
 }  // namespace chord::testing
