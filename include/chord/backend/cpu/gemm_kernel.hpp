@@ -387,10 +387,15 @@ using F64 = Lanes<double, 2>;
 // pack_rows<Ops>: the PackRowsFn contract, one vector load and store per W rows. A panel of
 //   R < P rows (A's 6-row panels, P = 8) loads a whole vector where the source line goes on
 //   past it, which puts the next panel's first rows in the padding: a masked load there cost
-//   the S train step's dW products most of their packing time on a Zen 3.
+//   the S train step's dW products most of their packing time on a Zen 3. Where the lines
+//   are short (at most kPackPrefetchMaxLineBytes: a column-major A's block of MC rows) it
+//   prefetches the line kPackPrefetchLines ahead, since a walk over lines a row stride apart
+//   outruns the hardware prefetcher. Long lines (a row-major B, up to NC wide) stream by
+//   themselves, and 8 of them ahead would not fit L1: prefetching them made 2048^2 10% slower.
 // Tile, Dots, PackRows: class wrappers of the three, so that make_kernels can take an ISA's
 //   kernels as template template parameters.
 inline constexpr int64_t kPackPrefetchLines = 8;
+inline constexpr int64_t kPackPrefetchMaxLineBytes = 1024;
 #define CHORD_GEMM_DEFINE_KERNELS(TARGET)                                                                         \
   template <class Ops, int R, int NV, bool PackedA, int PA = 0>                                                   \
   TARGET void tile(int64_t kc, const typename Ops::T* a, int64_t a_rs, int64_t a_cs, const typename Ops::T* b,    \
@@ -481,9 +486,11 @@ inline constexpr int64_t kPackPrefetchLines = 8;
                         int64_t s_k, int64_t panel_stride) {                                                      \
     constexpr int W = Ops::W;                                                                                     \
     const int64_t panels = (rows + R - 1) / R;                                                                    \
+    const int64_t prefetch_until =                                                                                \
+        rows * int64_t(sizeof(typename Ops::T)) <= kPackPrefetchMaxLineBytes ? kc - kPackPrefetchLines : 0;       \
     for (int64_t k = 0; k < kc; ++k) {                                                                            \
       const typename Ops::T* sk = src + k * s_k;                                                                  \
-      if (k + kPackPrefetchLines < kc) prefetch_rows(sk + kPackPrefetchLines * s_k, 0, 1, rows, false);           \
+      if (k < prefetch_until) prefetch_rows(sk + kPackPrefetchLines * s_k, 0, 1, rows, false);                    \
       for (int64_t t = 0; t < panels; ++t) {                                                                      \
         const int64_t left = rows - t * R;                                                                        \
         const int nrow = left < R ? static_cast<int>(left) : R;                                                   \
