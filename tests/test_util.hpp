@@ -192,19 +192,20 @@ struct ThreadCount {
 inline constexpr cpu::gemm_kernel::Blocking kSmallBlocks{40, 30, 48};
 
 // A [rows, cols] matrix at strides (rs, cs) in its own buffer, for the GEMM kernels' tests: its
-// values random normal (when `fill`), every buffer slot it does not use a sentinel (1e30) that a
-// kernel reading out of bounds would turn into a wrong result.
+// values random normal (when `fill`), every buffer slot it does not use the sentinel kUnused, which
+// a kernel reading out of bounds would turn into a wrong result (and one writing there would change).
 struct MatrixStrides {
   int64_t row, col;
 };
 template <class T>
 struct StridedMatrix {
+  static constexpr T kUnused = T(1e30);
   int64_t rows, cols, rs, cs;
   std::vector<T> buf;
   StridedMatrix(int64_t r, int64_t c, MatrixStrides strides, std::mt19937& gen, bool fill = true)
       : rows(r), cols(c), rs(strides.row), cs(strides.col) {
     const int64_t R = std::max<int64_t>(r, 1), C = std::max<int64_t>(c, 1);
-    buf.assign(static_cast<std::size_t>((R - 1) * rs + (C - 1) * cs + 1), T(1e30));
+    buf.assign(static_cast<std::size_t>((R - 1) * rs + (C - 1) * cs + 1), kUnused);
     std::normal_distribution<double> nd(0.0, 1.0);
     if (fill)
       for (int64_t i = 0; i < r; ++i)
@@ -219,8 +220,8 @@ struct StridedMatrix {
 //   C = alpha A B + C0      (accumulate: C0 is C before the call),
 //   C = A B + bias          (bias given: bias[j * bias_stride] added to column j; alpha 1),
 // each element within (K + 2) eps (|alpha| sum_k |a_ik b_kj| + |c0_ij| + |bias_j|), a dot
-// product's rounding bound doubled. Every slot of C's buffer outside C must still hold the
-// sentinel StridedMatrix puts there: nothing was written outside C.
+// product's rounding bound doubled. Every slot of C's buffer outside C must still hold
+// StridedMatrix::kUnused: nothing was written outside C.
 template <class T>
 void check_product_against_double(const StridedMatrix<T>& A, const StridedMatrix<T>& B, const StridedMatrix<T>& C,
                                   const StridedMatrix<T>& C0, T alpha, bool accumulate, const T* bias = nullptr,
@@ -255,7 +256,7 @@ void check_product_against_double(const StridedMatrix<T>& A, const StridedMatrix
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) inside[static_cast<std::size_t>(i * C.rs + j * C.cs)] = 1;
   int64_t written_outside = 0;
-  for (std::size_t n = 0; n < C.buf.size(); ++n) written_outside += !inside[n] && C.buf[n] != T(1e30);
+  for (std::size_t n = 0; n < C.buf.size(); ++n) written_outside += !inside[n] && C.buf[n] != StridedMatrix<T>::kUnused;
   CHECK_MESSAGE(written_outside == 0, "the GEMM wrote " << written_outside << " slots outside C");
 }
 
